@@ -1,0 +1,38 @@
+# Ember: `make run` (the local stack) and `make test` (lint, types, tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-faults lint bench bench-quick ui-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python worker.py dev
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy registry activities workflows worker.py examples bench tests
+
+test: lint
+	$(BIN)/pytest -m "not faults" -q
+
+test-faults: $(STAMP)
+	$(BIN)/pytest -m faults -q tests/faults
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run --full
+
+bench-quick: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run --quick
+
+clean:
+	rm -rf $(VENV) .ember .mypy_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""Actions: the functions triggers and scheduled actions run."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from registry.context import ActionContext
+
+Policy = Callable[[Any, Any, ActionContext], bool]
+ActionFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Action:
+    """A registered action.
+
+    Attributes:
+        name: the function's name, unique within its resource.
+        function: ``(record, ctx)`` for a record action, ``(ctx)`` for a
+            generic one; ``async def`` or plain ``def``.
+        takes_record: record action (True) or generic action (False).
+        input_model: pydantic model validating the action input, if any.
+        policy: ``(actor, record, ctx) -> bool``; a False denies the run.
+    """
+
+    name: str
+    function: ActionFunction
+    takes_record: bool
+    input_model: type[BaseModel] | None = None
+    policy: Policy | None = None
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the function is a coroutine function."""
+        return inspect.iscoroutinefunction(self.function)
+
+    @property
+    def kind(self) -> str:
+        """``"record"`` or ``"generic"``, for messages."""
+        return "record" if self.takes_record else "generic"
+
+    def parse_input(self, raw: dict[str, Any]) -> Any:
+        """Validate ``raw`` against the input model (a dict passes through without one)."""
+        if self.input_model is None:
+            return dict(raw)
+        return self.input_model.model_validate(raw)
+
+
+def positional_arity(function: ActionFunction) -> int:
+    """How many positional parameters ``function`` takes (``*args`` counts as many)."""
+    parameters = inspect.signature(function).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return 99
+    return sum(1 for p in parameters if p.kind in kinds)
+
+
+def action_name(action: str | ActionFunction) -> str:
+    """The name an action is referred to by: the string itself or the function's name."""
+    return action if isinstance(action, str) else getattr(action, "__name__", repr(action))

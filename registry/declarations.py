@@ -1,0 +1,117 @@
+"""A declared trigger or scheduled action, bound to its resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from registry import naming
+from registry.errors import Problem, RegistryError
+from registry.options import ScheduleOptions, TriggerOptions
+
+if TYPE_CHECKING:
+    from registry.actions import Action
+    from registry.resource import Resource
+
+
+@dataclass(frozen=True, eq=False)
+class _Declaration:
+    resource: Resource
+    name: str
+    declaration_problems: tuple[Problem, ...] = field(default=(), repr=False)
+
+    @property
+    def domain_name(self) -> str:
+        return self.resource.domain.name
+
+    @property
+    def path(self) -> str:
+        """``<domain>.<resource>.<name>``, the prefix of problem paths."""
+        return f"{self.resource.path}.{self.name}"
+
+    @property
+    def schedule_id(self) -> str:
+        """Id of this declaration's Temporal Schedule."""
+        return naming.schedule_id(self.domain_name, self.resource.name, self.name)
+
+    def _checked(self) -> None:
+        if self.declaration_problems:
+            raise RegistryError(self.declaration_problems)
+
+
+@dataclass(frozen=True, eq=False)
+class Trigger(_Declaration):
+    """A trigger: scan rows matching ``where`` and run an action on each one."""
+
+    declared: TriggerOptions | None = None
+
+    @property
+    def options(self) -> TriggerOptions:
+        """The validated options; raises RegistryError if the declaration was invalid."""
+        self._checked()
+        assert self.declared is not None
+        return self.declared
+
+    @property
+    def action(self) -> Action:
+        """The record action this trigger runs."""
+        return self.resource.actions[self.options.action]
+
+    @property
+    def on_error_action(self) -> Action | None:
+        """The compensating action, if declared."""
+        name = self.options.on_error
+        return None if name is None else self.resource.actions[name]
+
+    @property
+    def queue(self) -> str:
+        """Queue of record runs (defaults to the resource name)."""
+        return self.options.queue or self.resource.name
+
+    @property
+    def scheduler_queue(self) -> str:
+        """Queue of scans (defaults to ``queue``)."""
+        return self.options.scheduler_queue or self.queue
+
+    @property
+    def key(self) -> str:
+        """The key this trigger's rows carry in Ember's own tables."""
+        return naming.trigger_key(self.domain_name, self.resource.name, self.name)
+
+    @property
+    def has_schedule(self) -> bool:
+        """True when the trigger scans on a cron and is not deleted."""
+        return self.options.scheduler_cron is not None and self.options.state != "deleted"
+
+    def workflow_id(self, tenant: str | None, pk: str) -> str:
+        """Id of this trigger's run for one record."""
+        return naming.record_workflow_id(self.domain_name, self.resource.name, self.name, tenant, pk)
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduledAction(_Declaration):
+    """A generic action run on a cron, per tenant when the resource has tenants."""
+
+    declared: ScheduleOptions | None = None
+
+    @property
+    def options(self) -> ScheduleOptions:
+        """The validated options; raises RegistryError if the declaration was invalid."""
+        self._checked()
+        assert self.declared is not None
+        return self.declared
+
+    @property
+    def action(self) -> Action:
+        """The generic action this schedule runs."""
+        return self.resource.actions[self.options.action]
+
+    @property
+    def queue(self) -> str:
+        """Queue of the runs (defaults to the resource name)."""
+        return self.options.queue or self.resource.name
+
+    @property
+    def has_schedule(self) -> bool:
+        """True unless the scheduled action is deleted."""
+        return self.options.state != "deleted"

@@ -1,0 +1,136 @@
+"""The Domain: the root of a registry of resources, triggers and scheduled actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from registry.declarations import ScheduledAction, Trigger
+from registry.errors import Problem, RegistryError
+from registry.resource import Resource, TenantSource
+from registry.validation import validate_domain
+
+
+class Domain:
+    """A named group of resources; its name is part of every Temporal id and task queue.
+
+    Args:
+        name: short identifier (letters, digits, ``_`` and ``-``).
+        default_actor: the actor of runs started without one.
+        shared_context: given to every action as ``ctx.shared``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        default_actor: Any = None,
+        shared_context: dict[str, Any] | None = None,
+    ) -> None:
+        if not name or not all(c.isalnum() or c in "_-" for c in name):
+            raise ValueError(
+                f"Domain name: expected letters, digits, '_' or '-', found {name!r}; "
+                "fix: choose a short identifier such as 'helpdesk'"
+            )
+        self.name = name
+        self.default_actor = default_actor
+        self.shared_context = dict(shared_context or {})
+        self.resources: dict[str, Resource] = {}
+        self.duplicate_problems: list[Problem] = []
+
+    def resource(
+        self,
+        model: type[Any],
+        *,
+        name: str | None = None,
+        tenant_column: str | None = None,
+        tenant_schema: bool = False,
+        actor_persister: Any = None,
+        list_tenants: TenantSource | None = None,
+    ) -> Resource:
+        """Register a SQLAlchemy mapped class; its name defaults to ``__tablename__``.
+
+        Args:
+            model: the mapped class.
+            name: resource name, unique in the domain.
+            tenant_column: attribute strategy: the column holding the tenant.
+            tenant_schema: schema strategy: each tenant is a PostgreSQL schema.
+            actor_persister: turns actors into references and back
+                (:class:`registry.RowActorPersister` for rows).
+            list_tenants: tenants to scan: a list, or a callable (sync or
+                async, no argument or the session) returning one.
+        """
+        resource = Resource(
+            self,
+            model,
+            name=name,
+            tenant_column=tenant_column,
+            tenant_schema=tenant_schema,
+            actor_persister=actor_persister,
+            list_tenants=list_tenants,
+        )
+        if resource.name in self.resources:
+            self.duplicate_problems.append(
+                Problem(
+                    f"{self.name}.{resource.name}",
+                    "unique resource names",
+                    f"a second resource named {resource.name!r}",
+                    "pass name= to one of them",
+                )
+            )
+        self.resources[resource.name] = resource
+        return resource
+
+    @property
+    def triggers(self) -> list[Trigger]:
+        """Every trigger, in declaration order."""
+        return [t for r in self.resources.values() for t in r.triggers.values()]
+
+    @property
+    def schedules(self) -> list[ScheduledAction]:
+        """Every scheduled action, in declaration order."""
+        return [s for r in self.resources.values() for s in r.schedules.values()]
+
+    @property
+    def queues(self) -> set[str]:
+        """Every queue the declarations use."""
+        queues = {s.queue for s in self.schedules}
+        for trigger in self.triggers:
+            queues |= {trigger.queue, trigger.scheduler_queue}
+        return queues
+
+    def get_resource(self, name: str) -> Resource:
+        """The resource called ``name``; a KeyError lists the known ones."""
+        try:
+            return self.resources[name]
+        except KeyError:
+            known = ", ".join(sorted(self.resources)) or "none"
+            raise KeyError(
+                f"resource: expected one of ({known}) in domain {self.name!r}, found {name!r}"
+            ) from None
+
+    def get_trigger(self, resource: str, name: str) -> Trigger:
+        """The trigger ``name`` of ``resource``; a KeyError lists the known ones."""
+        triggers = self.get_resource(resource).triggers
+        if name not in triggers:
+            known = ", ".join(sorted(triggers)) or "none"
+            raise KeyError(f"trigger: expected one of ({known}) on {resource!r}, found {name!r}")
+        return triggers[name]
+
+    def get_schedule(self, resource: str, name: str) -> ScheduledAction:
+        """The scheduled action ``name`` of ``resource``."""
+        schedules = self.get_resource(resource).schedules
+        if name not in schedules:
+            known = ", ".join(sorted(schedules)) or "none"
+            raise KeyError(f"schedule: expected one of ({known}) on {resource!r}, found {name!r}")
+        return schedules[name]
+
+    def problems(self, queues: Iterable[str] | None = None) -> list[Problem]:
+        """Every problem in the registry (``queues``: the queues a worker runs)."""
+        return validate_domain(self, queues)
+
+    def validate(self, queues: Iterable[str] | None = None) -> None:
+        """Raise one :class:`RegistryError` listing every problem, or return."""
+        problems = self.problems(queues)
+        if problems:
+            raise RegistryError(problems)

@@ -1,0 +1,60 @@
+"""Every Temporal id, task queue and search attribute name Ember uses is made here."""
+
+from __future__ import annotations
+
+NO_TENANT = "-"
+PREFIX = "ember"
+
+SEARCH_ATTRIBUTES = ("EmberTrigger", "EmberResource", "EmberTenant", "EmberRecord", "EmberOutcome")
+TRIGGER_ATTRIBUTE, RESOURCE_ATTRIBUTE, TENANT_ATTRIBUTE, RECORD_ATTRIBUTE, OUTCOME_ATTRIBUTE = (
+    SEARCH_ATTRIBUTES
+)
+
+RECORD_WORKFLOW = "ember.RecordTrigger"
+SCAN_WORKFLOW = "ember.TriggerScan"
+SCHEDULED_ACTION_WORKFLOW = "ember.ScheduledAction"
+RUN_NOW_SIGNAL = "run_now"
+STATE_QUERY = "state"
+
+
+def domain_prefix(domain: str) -> str:
+    """The id prefix shared by everything of one domain: ``ember/<domain>/``."""
+    return f"{PREFIX}/{domain}/"
+
+
+def schedule_id(domain: str, resource: str, name: str) -> str:
+    """Schedule id of a trigger or scheduled action."""
+    return f"{domain_prefix(domain)}{resource}/{name}"
+
+
+def tenant_part(tenant: str | None) -> str:
+    """The tenant as it appears in ids and search attributes."""
+    return NO_TENANT if tenant is None else tenant
+
+
+def record_workflow_id(domain: str, resource: str, trigger: str, tenant: str | None, pk: str) -> str:
+    """Deterministic id of the run of ``trigger`` for one record."""
+    return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/{pk}"
+
+
+def scan_workflow_id(domain: str, resource: str, trigger: str, tenant: str | None) -> str:
+    """Id of a scan started on demand (schedules make their own ids)."""
+    return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/scan"
+
+
+def scheduled_action_workflow_id(
+    domain: str, resource: str, name: str, tenant: str | None
+) -> str:
+    """Id of a scheduled action run started on demand."""
+    return f"{schedule_id(domain, resource, name)}/{tenant_part(tenant)}/run"
+
+
+def trigger_key(domain: str, resource: str, trigger: str) -> str:
+    """The key a trigger's rows carry in Ember's own tables."""
+    return f"{domain}/{resource}/{trigger}"
+
+
+def task_queue(domain: str, queue: str, prefix: str = "") -> str:
+    """Temporal task queue of an Ember queue: ``[<prefix>.]<domain>.<queue>``."""
+    base = f"{domain}.{queue}"
+    return f"{prefix}.{base}" if prefix else base

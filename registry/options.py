@@ -1,0 +1,110 @@
+"""Trigger and scheduled-action options: frozen pydantic models, misspellings rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+State = Literal["active", "paused", "deleted"]
+TenantList = Sequence[str] | Callable[..., Any]
+
+
+class Backoff(BaseModel):
+    """Exponential retry spacing: ``initial × coefficientⁿ⁻¹``, at most ``maximum``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    initial: timedelta = Field(default=timedelta(seconds=15), gt=timedelta(0))
+    coefficient: float = Field(default=2.0, ge=1.0)
+    maximum: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+
+
+def _name_of(value: Any) -> Any:
+    """Accept an action given as the function itself; keep its name."""
+    if value is None or isinstance(value, str):
+        return value
+    return getattr(value, "__name__", value)
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class TriggerOptions(_Options):
+    """Options of ``resource.trigger(name, ...)``; see the README's DSL reference."""
+
+    action: str = Field(description="record action to run (the function or its name)")
+    where: Any = Field(default=None, description="SQLAlchemy condition, re-checked under the lock")
+    scheduler_cron: str | None = Field(
+        default="* * * * *", description="scan schedule; None = only run_trigger"
+    )
+    queue: str | None = Field(default=None, description="queue of record runs (resource name)")
+    scheduler_queue: str | None = Field(default=None, description="queue of scans (queue)")
+    max_attempts: int = Field(default=1, ge=1, description="attempts of the action")
+    max_scheduler_attempts: int = Field(default=1, ge=1, description="attempts of each scan page")
+    backoff: timedelta | Backoff = Field(
+        default_factory=Backoff, description="retry spacing: fixed timedelta or Backoff"
+    )
+    timeout: timedelta = Field(
+        default=timedelta(minutes=5), gt=timedelta(0), description="one attempt's time limit"
+    )
+    on_error: str | None = Field(default=None, description="action run after the last failure")
+    on_error_fails_job: bool = Field(
+        default=False, description="report failed even when on_error succeeds"
+    )
+    lock_for_update: bool = Field(default=True, description="SELECT ... FOR UPDATE the row")
+    trigger_once: bool = Field(default=False, description="never run again once succeeded")
+    read_action: Callable[[], Any] | None = Field(
+        default=None, description="callable returning the Select to scan"
+    )
+    worker_read_action: Callable[[], Any] | None = Field(
+        default=None, description="callable returning the Select to re-read with"
+    )
+    sort: tuple[str, ...] | None = Field(
+        default=None, description="scan order: column names, '-name' descending (primary key)"
+    )
+    record_limit: int | None = Field(default=None, ge=1, description="at most this many per scan")
+    stream_batch_size: int = Field(default=500, ge=1, description="rows per scan page")
+    read_metadata: Callable[[Any], dict[str, Any]] | None = Field(
+        default=None, description="record -> dict given as ctx.metadata"
+    )
+    action_input: dict[str, Any] = Field(default_factory=dict, description="the action's input")
+    list_tenants: TenantList | None = Field(default=None, description="tenants (resource's)")
+    state: State = Field(default="active", description="active, paused or deleted")
+    worker_priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
+    scheduler_priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
+    debug: bool = Field(default=False, description="log every step")
+    log_errors: bool = Field(default=True, description="log each failed attempt")
+    log_final_error: bool = Field(default=True, description="log the final failure")
+    chunk_size: int | None = Field(
+        default=None, ge=1, description="records per workflow instead of one each"
+    )
+
+    _normalise_action = field_validator("action", "on_error", mode="before")(_name_of)
+
+    @field_validator("sort", mode="before")
+    @classmethod
+    def _sort_names(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return None if value is None else (value,)
+        return tuple(getattr(v, "key", v) for v in value)
+
+
+class ScheduleOptions(_Options):
+    """Options of ``resource.schedule(name, ...)``, a cron-run generic action."""
+
+    cron: str = Field(description="when to run")
+    action: str = Field(description="generic action to run (the function or its name)")
+    action_input: dict[str, Any] = Field(default_factory=dict, description="the action's input")
+    queue: str | None = Field(default=None, description="queue (resource name)")
+    max_attempts: int = Field(default=1, ge=1, description="attempts of the action")
+    backoff: timedelta | Backoff = Field(default_factory=Backoff, description="retry spacing")
+    timeout: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0), description="limit")
+    priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
+    state: State = Field(default="active", description="active, paused or deleted")
+    tenants: TenantList | None = Field(default=None, description="tenants (resource's)")
+
+    _normalise_action = field_validator("action", mode="before")(_name_of)

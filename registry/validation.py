@@ -1,0 +1,243 @@
+"""Whole-registry validation: every problem found, each located and with a fix."""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from croniter import croniter
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Boolean
+from sqlalchemy.sql.elements import ColumnElement
+
+from registry.errors import Problem
+
+if TYPE_CHECKING:
+    from registry.declarations import ScheduledAction, Trigger
+    from registry.domain import Domain
+    from registry.resource import Resource
+
+SUPPORTED_KEY_TYPES = (int, str, uuid.UUID)
+
+
+def option_problems(path: str, error: ValidationError, model: type[BaseModel]) -> list[Problem]:
+    """Turn a pydantic error on declared options into located problems."""
+    problems = []
+    known = sorted(model.model_fields)
+    for item in error.errors():
+        option = ".".join(str(part) for part in item["loc"]) or "options"
+        found = repr(item.get("input"))
+        if item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(option, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(known)}"
+            problems.append(Problem(f"{path}.{option}", "a known option", "unknown option", hint))
+        elif item["type"] == "missing":
+            problems.append(
+                Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=...")
+            )
+        else:
+            problems.append(
+                Problem(
+                    f"{path}.{option}",
+                    item["msg"].lower().removeprefix("input should be ").strip(),
+                    found,
+                    f"change {option}",
+                )
+            )
+    return problems
+
+
+def is_valid_cron(expression: str) -> bool:
+    """Whether ``expression`` is a cron line or a macro such as ``@daily``."""
+    return bool(croniter.is_valid(expression))
+
+
+def validate_domain(domain: Domain, queues: Iterable[str] | None = None) -> list[Problem]:
+    """Every problem in ``domain``; ``queues`` are the queues a worker runs, if known."""
+    running = None if queues is None else set(queues)
+    problems: list[Problem] = list(domain.duplicate_problems)
+    for resource in domain.resources.values():
+        problems += _resource_problems(resource)
+        for trigger in resource.triggers.values():
+            problems += trigger.declaration_problems or list(_trigger_problems(trigger, running))
+        for scheduled in resource.schedules.values():
+            problems += scheduled.declaration_problems or list(
+                _schedule_problems(scheduled, running)
+            )
+    return problems
+
+
+def _resource_problems(resource: Resource) -> Iterator[Problem]:
+    yield from resource.duplicate_problems
+    path = resource.path
+    keys = resource.primary_key_columns
+    if len(keys) != 1:
+        names = ", ".join(column.name for column in keys)
+        yield Problem(
+            f"{path}.primary_key",
+            "a single-column primary key",
+            f"a composite key ({names})",
+            "add a single surrogate key column (e.g. an identity id) and keep the pair unique",
+        )
+    elif _python_type(keys[0]) not in SUPPORTED_KEY_TYPES:
+        yield Problem(
+            f"{path}.primary_key",
+            "an integer, text or UUID primary key",
+            f"{keys[0].type}",
+            "use an integer, text or UUID key",
+        )
+    if resource.tenant_column is not None and resource.tenant_schema:
+        yield Problem(
+            f"{path}.tenant_schema",
+            "one tenant strategy",
+            "both tenant_column and tenant_schema",
+            "keep one of them",
+        )
+    if resource.tenant_column is not None and resource.tenant_column not in _columns(resource):
+        yield Problem(
+            f"{path}.tenant_column",
+            f"a column of {resource.name}",
+            repr(resource.tenant_column),
+            f"use one of: {', '.join(sorted(_columns(resource)))}",
+        )
+    if resource.list_tenants is not None and not resource.is_tenanted:
+        yield _no_strategy(f"{path}.list_tenants")
+
+
+def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Problem]:
+    options = trigger.options
+    resource = trigger.resource
+    path = trigger.path
+    yield from _action_problems(resource, f"{path}.action", options.action, record=True)
+    if options.on_error is not None:
+        yield from _action_problems(resource, f"{path}.on_error", options.on_error, record=True)
+    action = resource.actions.get(options.action)
+    if action is not None and action.takes_record:
+        yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
+    if options.scheduler_cron is not None and not is_valid_cron(options.scheduler_cron):
+        yield _bad_cron(f"{path}.scheduler_cron", options.scheduler_cron)
+    if options.where is not None and not _is_boolean_expression(options.where):
+        yield Problem(
+            f"{path}.where",
+            "a SQLAlchemy boolean expression such as Ticket.status == 'open'",
+            f"{type(options.where).__name__} {options.where!r}",
+            "build the condition from the model's columns with ==, <, &, |, and_() ...",
+        )
+    for column in options.sort or ():
+        if column.removeprefix("-") not in _columns(resource):
+            yield Problem(
+                f"{path}.sort",
+                f"column names of {resource.name} (prefix '-' for descending)",
+                repr(column),
+                f"use one of: {', '.join(sorted(_columns(resource)))}",
+            )
+    if options.list_tenants is not None and not resource.is_tenanted:
+        yield _no_strategy(f"{path}.list_tenants")
+    if resource.is_tenanted and options.list_tenants is None and resource.list_tenants is None:
+        yield Problem(
+            f"{path}.list_tenants",
+            "the tenants to scan, on the trigger or its resource",
+            "a tenanted resource with no list_tenants",
+            "pass list_tenants=[...] or a callable to the resource or the trigger",
+        )
+    if running is not None:
+        for option, queue in (("queue", trigger.queue), ("scheduler_queue", trigger.scheduler_queue)):
+            yield from _queue_problems(f"{path}.{option}", queue, running)
+
+
+def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> Iterator[Problem]:
+    options = scheduled.options
+    resource = scheduled.resource
+    path = scheduled.path
+    yield from _action_problems(resource, f"{path}.action", options.action, record=False)
+    action = resource.actions.get(options.action)
+    if action is not None and not action.takes_record:
+        yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
+    if not is_valid_cron(options.cron):
+        yield _bad_cron(f"{path}.cron", options.cron)
+    if options.tenants is not None and not resource.is_tenanted:
+        yield _no_strategy(f"{path}.tenants")
+    if running is not None:
+        yield from _queue_problems(f"{path}.queue", scheduled.queue, running)
+
+
+def _action_problems(resource: Resource, path: str, name: str, *, record: bool) -> Iterator[Problem]:
+    action = resource.actions.get(name)
+    wanted = "record action (record, ctx)" if record else "generic action (ctx)"
+    if action is None:
+        known = ", ".join(sorted(resource.actions)) or "none declared"
+        yield Problem(
+            path,
+            f"a {wanted} of {resource.name}",
+            f"unknown action {name!r} (known: {known})",
+            f"declare it with @{resource.name}.action or fix the name",
+        )
+    elif action.takes_record != record:
+        yield Problem(
+            path,
+            f"a {wanted}",
+            f"{name!r}, a {action.kind} action",
+            "use a trigger for record actions and a schedule for generic ones",
+        )
+
+
+def _input_problems(path: str, model: type[BaseModel] | None, raw: dict[str, Any]) -> Iterator[Problem]:
+    if model is None:
+        return
+    try:
+        model.model_validate(raw)
+    except ValidationError as error:
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"]) or "input"
+            yield Problem(
+                f"{path}.{field}",
+                f"input accepted by {model.__name__} ({item['msg']})",
+                repr(item.get("input")),
+                f"change action_input to match {model.__name__}",
+            )
+
+
+def _queue_problems(path: str, queue: str, running: set[str]) -> Iterator[Problem]:
+    if queue not in running:
+        yield Problem(
+            path,
+            f"a queue the worker runs ({', '.join(sorted(running)) or 'none'})",
+            repr(queue),
+            f"add {queue}=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
+        )
+
+
+def _bad_cron(path: str, expression: str) -> Problem:
+    return Problem(
+        path,
+        "a cron expression such as '*/5 * * * *' or '@daily'",
+        repr(expression),
+        "use five fields: minute hour day-of-month month day-of-week",
+    )
+
+
+def _no_strategy(path: str) -> Problem:
+    return Problem(
+        path,
+        "tenants only on a resource with a tenant strategy",
+        "tenants on a resource without tenant_column or tenant_schema",
+        "pass tenant_column=... or tenant_schema=True to domain.resource(...)",
+    )
+
+
+def _is_boolean_expression(where: Any) -> bool:
+    return isinstance(where, ColumnElement) and isinstance(where.type, Boolean)
+
+
+def _columns(resource: Resource) -> set[str]:
+    return {column.key for column in resource.model.__table__.columns}
+
+
+def _python_type(column: Any) -> type[Any] | None:
+    try:
+        return column.type.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return None
+
