@@ -1,0 +1,1 @@
+"""Ember's Temporal activities: the database work of triggers and scheduled actions."""

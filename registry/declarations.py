@@ -85,7 +85,9 @@ class Trigger(_Declaration):
 
     def workflow_id(self, tenant: str | None, pk: str) -> str:
         """Id of this trigger's run for one record."""
-        return naming.record_workflow_id(self.domain_name, self.resource.name, self.name, tenant, pk)
+        return naming.record_workflow_id(
+            self.domain_name, self.resource.name, self.name, tenant, pk
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,4 +33,6 @@ class RegistryError(Exception):
         self.problems = list(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         count = len(self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the Ember registry:\n{lines}")
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the Ember registry:\n{lines}"
+        )

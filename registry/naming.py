@@ -32,7 +32,9 @@ def tenant_part(tenant: str | None) -> str:
     return NO_TENANT if tenant is None else tenant
 
 
-def record_workflow_id(domain: str, resource: str, trigger: str, tenant: str | None, pk: str) -> str:
+def record_workflow_id(
+    domain: str, resource: str, trigger: str, tenant: str | None, pk: str
+) -> str:
     """Deterministic id of the run of ``trigger`` for one record."""
     return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/{pk}"
 
@@ -42,9 +44,7 @@ def scan_workflow_id(domain: str, resource: str, trigger: str, tenant: str | Non
     return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/scan"
 
 
-def scheduled_action_workflow_id(
-    domain: str, resource: str, name: str, tenant: str | None
-) -> str:
+def scheduled_action_workflow_id(domain: str, resource: str, name: str, tenant: str | None) -> str:
     """Id of a scheduled action run started on demand."""
     return f"{schedule_id(domain, resource, name)}/{tenant_part(tenant)}/run"
 
@@ -58,3 +58,9 @@ def task_queue(domain: str, queue: str, prefix: str = "") -> str:
     """Temporal task queue of an Ember queue: ``[<prefix>.]<domain>.<queue>``."""
     base = f"{domain}.{queue}"
     return f"{prefix}.{base}" if prefix else base
+
+RUN_TRIGGER_ACTION = "ember.run_trigger_action"
+RUN_ON_ERROR = "ember.run_on_error"
+LIST_TENANTS = "ember.list_tenants"
+SCAN_AND_DISPATCH = "ember.scan_and_dispatch"
+RUN_SCHEDULED_ACTION = "ember.run_scheduled_action"

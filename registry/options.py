@@ -13,7 +13,7 @@ TenantList = Sequence[str] | Callable[..., Any]
 
 
 class Backoff(BaseModel):
-    """Exponential retry spacing: ``initial × coefficientⁿ⁻¹``, at most ``maximum``."""
+    """Exponential retry spacing: ``initial * coefficient ** (n - 1)``, at most ``maximum``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -41,7 +41,7 @@ class Resource:
     ) -> None:
         self.domain = domain
         self.model = model
-        self.name: str = name or getattr(model, "__tablename__", model.__name__)
+        self.name: str = name or str(getattr(model, "__tablename__", model.__name__))
         self.tenant_column = tenant_column
         self.tenant_schema = tenant_schema
         self.actor_persister = actor_persister

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Interval, func, literal
 
@@ -11,7 +11,7 @@ def _offset(**parts: float) -> ColumnElement[timedelta]:
     return literal(timedelta(**parts), Interval())
 
 
-def ago(**parts: float) -> ColumnElement[object]:
+def ago(**parts: float) -> ColumnElement[datetime]:
     """``now() - interval``, e.g. ``Ticket.updated_at < ago(hours=4)``.
 
     Accepts the keyword arguments of :class:`datetime.timedelta`.
@@ -19,6 +19,6 @@ def ago(**parts: float) -> ColumnElement[object]:
     return func.now() - _offset(**parts)
 
 
-def from_now(**parts: float) -> ColumnElement[object]:
+def from_now(**parts: float) -> ColumnElement[datetime]:
     """``now() + interval``, e.g. ``Ticket.due_at < from_now(days=1)``."""
     return func.now() + _offset(**parts)

@@ -34,9 +34,7 @@ def option_problems(path: str, error: ValidationError, model: type[BaseModel]) -
             hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(known)}"
             problems.append(Problem(f"{path}.{option}", "a known option", "unknown option", hint))
         elif item["type"] == "missing":
-            problems.append(
-                Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=...")
-            )
+            problems.append(Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=..."))
         else:
             problems.append(
                 Problem(
@@ -143,7 +141,10 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
             "pass list_tenants=[...] or a callable to the resource or the trigger",
         )
     if running is not None:
-        for option, queue in (("queue", trigger.queue), ("scheduler_queue", trigger.scheduler_queue)):
+        for option, queue in (
+            ("queue", trigger.queue),
+            ("scheduler_queue", trigger.scheduler_queue),
+        ):
             yield from _queue_problems(f"{path}.{option}", queue, running)
 
 
@@ -163,7 +164,9 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
         yield from _queue_problems(f"{path}.queue", scheduled.queue, running)
 
 
-def _action_problems(resource: Resource, path: str, name: str, *, record: bool) -> Iterator[Problem]:
+def _action_problems(
+    resource: Resource, path: str, name: str, *, record: bool
+) -> Iterator[Problem]:
     action = resource.actions.get(name)
     wanted = "record action (record, ctx)" if record else "generic action (ctx)"
     if action is None:
@@ -183,7 +186,9 @@ def _action_problems(resource: Resource, path: str, name: str, *, record: bool) 
         )
 
 
-def _input_problems(path: str, model: type[BaseModel] | None, raw: dict[str, Any]) -> Iterator[Problem]:
+def _input_problems(
+    path: str, model: type[BaseModel] | None, raw: dict[str, Any]
+) -> Iterator[Problem]:
     if model is None:
         return
     try:
@@ -240,4 +245,3 @@ def _python_type(column: Any) -> type[Any] | None:
         return column.type.python_type  # type: ignore[no-any-return]
     except NotImplementedError:
         return None
-

@@ -21,7 +21,8 @@ def parse_queues(value: Any) -> dict[str, int]:
             name, sep, count = part.partition("=")
             if not sep or not name.strip():
                 raise ValueError(
-                    f"expected name=concurrency pairs such as 'tickets=10,default=5', found {part!r}"
+                    "expected name=concurrency pairs such as 'tickets=10,default=5', "
+                    f"found {part!r}"
                 )
             items.append((name.strip(), count.strip()))
     else:

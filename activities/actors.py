@@ -1,0 +1,44 @@
+"""Actors on the way into a run (sealed into the memo) and out (looked up in the activity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry import ActorNotFound, Resource
+from registry.signing import seal, unseal
+
+
+def actor_memo(resource: Resource, actor: Any, signing_key: bytes | None) -> dict[str, Any] | None:
+    """The memo value for ``actor`` (None: the domain's default actor applies)."""
+    if actor is None:
+        return None
+    persister = resource.actor_persister
+    if persister is None:
+        raise TypeError(
+            f"actor: expected resource {resource.name!r} to have an actor_persister, found none; "
+            "fix: pass actor_persister=RowActorPersister(User) to domain.resource(...)"
+        )
+    return seal(persister.store(actor), signing_key)
+
+
+async def resolve_actor(
+    resource: Resource,
+    sealed: dict[str, Any] | None,
+    signing_key: bytes | None,
+    session: AsyncSession,
+) -> Any:
+    """The actor of a run: looked up from its reference, else the domain's default actor.
+
+    Raises:
+        ActorNotFound: the reference is malformed, tampered with or names nobody.
+    """
+    if sealed is None:
+        return resource.domain.default_actor
+    ref = unseal(sealed, signing_key)
+    if resource.actor_persister is None:
+        raise ActorNotFound(
+            f"actor reference {ref!r} given but {resource.name} has no actor_persister"
+        )
+    return await resource.actor_persister.lookup(ref, session)

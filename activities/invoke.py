@@ -1,0 +1,72 @@
+"""Calling an action, and turning how it ended into a result or a Temporal failure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from psycopg.errors import LockNotAvailable
+from sqlalchemy.exc import DBAPIError
+from temporalio.exceptions import ApplicationError
+
+from activities.types import ACTOR_ERROR, DISCARD_ERROR, NO_LONGER_APPLIES, ActionResult
+from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
+
+
+class NoLongerApplies(Exception):
+    """The record no longer matches the trigger's condition (or is gone)."""
+
+
+async def call_action(action: Action, record: Any, ctx: ActionContext) -> None:
+    """Run ``action`` (policy first) inside ``ctx.session``'s transaction.
+
+    Raises:
+        Discard: the policy denied the run (reason ``forbidden``).
+        Snooze: the action asked to run again later (returned or raised).
+        Cancel / Discard / any exception the action raised.
+    """
+    if action.policy is not None and not action.policy(ctx.actor, record, ctx):
+        raise Discard("forbidden")
+    args = (record, ctx) if action.takes_record else (ctx,)
+    if action.is_async:
+        result = await action.function(*args)
+    else:
+        result = await ctx.session.run_sync(lambda _session: action.function(*args))
+    if isinstance(result, Snooze):
+        raise result
+
+
+async def settle(
+    work: Callable[[], Awaitable[None]],
+    attempt: int,
+    on_failure: Callable[[BaseException], None],
+) -> ActionResult:
+    """Run one transaction's ``work`` and say how it ended.
+
+    Snooze, Cancel, a record that no longer applies and a busy row lock are
+    results; Discard and unknown actors are non-retryable failures; any other
+    exception is a retryable failure (after ``on_failure`` saw it).
+    """
+    try:
+        await work()
+    except NoLongerApplies:
+        return ActionResult("cancelled", attempt, reason=NO_LONGER_APPLIES)
+    except Snooze as snooze:
+        return ActionResult("snoozed", attempt, snooze_seconds=snooze.seconds)
+    except Cancel as cancel:
+        return ActionResult("cancelled", attempt, reason=cancel.reason)
+    except Discard as discard:
+        raise ApplicationError(
+            discard.reason, attempt, type=DISCARD_ERROR, non_retryable=True
+        ) from None
+    except ActorNotFound as missing:
+        raise ApplicationError(
+            str(missing), attempt, type=ACTOR_ERROR, non_retryable=True
+        ) from None
+    except Exception as error:
+        if isinstance(error, DBAPIError) and isinstance(error.orig, LockNotAvailable):
+            return ActionResult("locked", attempt)
+        on_failure(error)
+        message = str(error) or type(error).__name__
+        raise ApplicationError(message, attempt, type=type(error).__name__) from error
+    return ActionResult("succeeded", attempt)

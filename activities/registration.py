@@ -1,0 +1,25 @@
+"""Every activity of a worker, bound to its runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities.runtime import Runtime
+from activities.scan import ScanActivities
+from activities.scheduled import ScheduledActivities
+from activities.trigger_action import TriggerActivities
+
+
+def bound_activities(runtime: Runtime) -> list[Callable[..., Any]]:
+    """The activity callables a worker registers."""
+    records = TriggerActivities(runtime)
+    scans = ScanActivities(runtime)
+    scheduled = ScheduledActivities(runtime)
+    return [
+        records.run_trigger_action,
+        records.run_on_error,
+        scans.list_tenants,
+        scans.scan_and_dispatch,
+        scheduled.run_scheduled_action,
+    ]

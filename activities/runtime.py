@@ -1,0 +1,62 @@
+"""What every activity shares in one worker process: registry, connection pool, client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+from temporalio.client import Client
+
+from activities.types import DeclarationRef
+from registry import Domain, ScheduledAction, Trigger
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Process-wide knobs of the runtime (built from the worker's settings)."""
+
+    task_queue_prefix: str = ""
+    lock_timeout: timedelta = timedelta(seconds=10)
+    signing_key: bytes | None = None
+    search_attributes: bool = True
+    start_concurrency: int = 64
+
+
+@dataclass
+class Runtime:
+    """The domain, one connection pool and one Temporal client, shared by all activities."""
+
+    domain: Domain
+    engine: AsyncEngine
+    client: Client
+    config: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def __post_init__(self) -> None:
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def trigger(self, ref: DeclarationRef) -> Trigger:
+        """The registry trigger ``ref`` names (in this worker's domain)."""
+        self._check_domain(ref)
+        return self.domain.get_trigger(ref.resource, ref.name)
+
+    def scheduled_action(self, ref: DeclarationRef) -> ScheduledAction:
+        """The registry scheduled action ``ref`` names."""
+        self._check_domain(ref)
+        return self.domain.get_schedule(ref.resource, ref.name)
+
+    def _check_domain(self, ref: DeclarationRef) -> None:
+        if ref.domain != self.domain.name:
+            raise LookupError(
+                f"domain: expected {self.domain.name!r} (this worker's), found {ref.domain!r}; "
+                "fix: run the worker of that domain on this task queue"
+            )
+
+
+def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    """One pooled async engine per worker process."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

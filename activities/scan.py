@@ -1,0 +1,58 @@
+"""The scan activities: list a trigger's tenants, and scan one page and start its runs."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.dispatch import start_many
+from activities.records import encode_value, enter_tenant, scan_columns, scan_query
+from activities.runtime import Runtime
+from activities.tenants import resolve_tenants
+from activities.types import ScanPage, ScanPageRequest, TenantsRequest, TenantsResult
+from registry import naming
+
+
+class ScanActivities:
+    """``list_tenants`` and ``scan_and_dispatch``, bound to one worker's runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @activity.defn(name=naming.LIST_TENANTS)
+    async def list_tenants(self, request: TenantsRequest) -> TenantsResult:
+        """The tenants a trigger or scheduled action runs for."""
+        if request.scheduled_action:
+            scheduled = self.runtime.scheduled_action(request.declaration)
+            resource, declared = scheduled.resource, scheduled.options.tenants
+        else:
+            trigger = self.runtime.trigger(request.declaration)
+            resource, declared = trigger.resource, trigger.options.list_tenants
+        async with self.runtime.sessions() as session:
+            return TenantsResult(await resolve_tenants(resource, declared, session))
+
+    @activity.defn(name=naming.SCAN_AND_DISPATCH)
+    async def scan_and_dispatch(self, request: ScanPageRequest) -> ScanPage:
+        """Read one keyset page of matching keys and start (or join) a run for each."""
+        trigger = self.runtime.trigger(request.trigger)
+        key_index = [column.key for column, _ in scan_columns(trigger)].index(
+            trigger.resource.primary_key.key
+        )
+        async with self.runtime.sessions() as session, session.begin():
+            await enter_tenant(session, trigger.resource, request.tenant)
+            query = scan_query(trigger, request.tenant, request.cursor, request.limit)
+            rows = (await session.execute(query)).all()
+        keys = [str(row[key_index]) for row in rows]
+        config = self.runtime.config
+        await start_many(
+            self.runtime.client,
+            trigger,
+            request.tenant,
+            keys,
+            concurrency=config.start_concurrency,
+            task_queue_prefix=config.task_queue_prefix,
+            actor=request.actor,
+            source="trigger",
+            with_attributes=config.search_attributes,
+        )
+        cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
+        return ScanPage(len(keys), cursor, last_page=len(rows) < request.limit)

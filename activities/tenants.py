@@ -1,0 +1,35 @@
+"""Which tenants a scan or scheduled action runs for."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry import Resource
+from registry.actions import positional_arity
+
+TenantSource = Sequence[str] | Callable[..., Any]
+
+
+async def resolve_tenants(
+    resource: Resource, declared: TenantSource | None, session: AsyncSession
+) -> list[str | None]:
+    """The tenants to run for: ``[None]`` without a tenant strategy.
+
+    ``declared`` (the trigger's or schedule's) wins over the resource's; a
+    callable may be sync or async and may take the session.
+    """
+    if not resource.is_tenanted:
+        return [None]
+    source = declared if declared is not None else resource.list_tenants
+    if source is None:
+        return []
+    if callable(source):
+        result = source(session) if positional_arity(source) >= 1 else source()
+        if inspect.isawaitable(result):
+            result = await result
+        source = result
+    return [str(tenant) for tenant in source]

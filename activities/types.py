@@ -1,0 +1,193 @@
+"""The dataclasses workflows and activities exchange: one in, one out for each.
+
+Pure dataclasses only: this module is imported inside the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+OutcomeStatus = Literal[
+    "succeeded", "cancelled", "snoozed", "failed", "discarded", "errored_handled"
+]
+RunSource = Literal["trigger", "schedule", "direct"]
+
+DISCARD_ERROR = "ember.Discard"
+ACTOR_ERROR = "ember.ActorNotFound"
+NO_LONGER_APPLIES = "trigger_no_longer_applies"
+
+
+@dataclass(frozen=True)
+class DeclarationRef:
+    """Names a trigger or scheduled action in the worker's registry."""
+
+    domain: str
+    resource: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RetrySpec:
+    """Attempts, spacing and per-attempt limit of an action, fixed when the run starts."""
+
+    max_attempts: int = 1
+    initial_seconds: float = 15.0
+    coefficient: float = 2.0
+    maximum_seconds: float = 3600.0
+    timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class FailureInfo:
+    """Why an attempt failed: exception type, message and the attempt it happened on."""
+
+    type: str
+    message: str
+    attempt: int
+
+
+@dataclass
+class Outcome:
+    """How a run ended; also written to the ``EmberOutcome`` search attribute.
+
+    ``status`` is one of succeeded, cancelled, snoozed, failed, discarded,
+    errored_handled; ``reason`` explains cancelled and discarded runs.
+    """
+
+    status: OutcomeStatus
+    attempts: int = 0
+    error: FailureInfo | None = None
+    reason: str | None = None
+
+
+@dataclass
+class RecordRun:
+    """Input of the record workflow: one trigger, one tenant, one record."""
+
+    trigger: DeclarationRef
+    tenant: str | None
+    record: str
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    has_on_error: bool = False
+    on_error_fails_job: bool = False
+    source: RunSource = "trigger"
+    input: dict[str, Any] | None = None
+    attempts_used: int = 0
+    set_outcome_attribute: bool = True
+
+
+@dataclass
+class ActionRequest:
+    """Input of ``run_trigger_action`` and ``run_on_error``."""
+
+    trigger: DeclarationRef
+    tenant: str | None
+    record: str
+    actor: dict[str, Any] | None
+    source: RunSource
+    input: dict[str, Any] | None = None
+    attempts_before: int = 0
+    max_attempts: int = 1
+    error: FailureInfo | None = None
+
+
+@dataclass
+class ActionResult:
+    """What one action run reports back (failures are raised, not returned).
+
+    ``status``: succeeded, cancelled (``reason`` says why), snoozed
+    (``snooze_seconds``) or locked (the row lock was not had in time).
+    """
+
+    status: Literal["succeeded", "cancelled", "snoozed", "locked"]
+    attempt: int
+    reason: str | None = None
+    snooze_seconds: float = 0.0
+
+
+@dataclass
+class ScanRequest:
+    """Input of the scan workflow; the cursor fields carry a continued scan."""
+
+    trigger: DeclarationRef
+    tenants: list[str | None] | None = None
+    tenant_index: int = 0
+    cursor: list[Any] | None = None
+    dispatched_for_tenant: int = 0
+    dispatched: int = 0
+    actor: dict[str, Any] | None = None
+    batch_size: int = 500
+    record_limit: int | None = None
+    max_attempts: int = 1
+
+
+@dataclass
+class TenantsRequest:
+    """Input of ``list_tenants``."""
+
+    declaration: DeclarationRef
+    scheduled_action: bool = False
+
+
+@dataclass
+class TenantsResult:
+    """The tenants to run for; ``[None]`` for a resource without tenants."""
+
+    tenants: list[str | None]
+
+
+@dataclass
+class ScanPageRequest:
+    """Input of ``scan_and_dispatch``: one keyset page after ``cursor``."""
+
+    trigger: DeclarationRef
+    tenant: str | None
+    cursor: list[Any] | None
+    limit: int
+    actor: dict[str, Any] | None = None
+
+
+@dataclass
+class ScanPage:
+    """Output of ``scan_and_dispatch``: how many runs it started, where to go on."""
+
+    dispatched: int
+    cursor: list[Any] | None
+    last_page: bool
+
+
+@dataclass
+class ScanSummary:
+    """Output of the scan workflow."""
+
+    dispatched: int
+    tenants: int
+
+
+@dataclass
+class ScheduledRun:
+    """Input of the scheduled-action workflow."""
+
+    schedule: DeclarationRef
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    tenants: list[str | None] | None = None
+    set_outcome_attribute: bool = True
+
+
+@dataclass
+class ScheduledActionRequest:
+    """Input of ``run_scheduled_action`` for one tenant."""
+
+    schedule: DeclarationRef
+    tenant: str | None
+    max_attempts: int
+    actor: dict[str, Any] | None = None
+    attempts_before: int = 0
+
+
+@dataclass
+class ScheduledOutcome:
+    """Output of the scheduled-action workflow: one outcome per tenant."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)

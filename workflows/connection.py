@@ -1,0 +1,88 @@
+"""Connecting to Temporal from settings, and making sure Ember's search attributes exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError, TLSConfig
+
+from registry import naming
+
+_runtimes: dict[str, Runtime] = {}
+
+
+class SearchAttributeError(RuntimeError):
+    """The server lacks Ember's search attributes and would not register them."""
+
+
+def metrics_runtime(bind: str) -> Runtime:
+    """One SDK runtime per metrics address, exporting Prometheus metrics on ``bind``."""
+    if bind not in _runtimes:
+        telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=bind))
+        _runtimes[bind] = Runtime(telemetry=telemetry)
+    return _runtimes[bind]
+
+
+def tls_config(cert: str | None, key: str | None, api_key: str | None) -> TLSConfig | bool:
+    """mTLS from certificate and key paths, plain TLS for an API key, else none."""
+    if cert or key:
+        if not (cert and key):
+            raise ValueError(
+                "EMBER_TEMPORAL_TLS_CERT / EMBER_TEMPORAL_TLS_KEY: expected both paths, "
+                "found only one; fix: set both for mTLS, or neither"
+            )
+        return TLSConfig(
+            client_cert=Path(cert).read_bytes(), client_private_key=Path(key).read_bytes()
+        )
+    return bool(api_key)
+
+
+async def connect(
+    address: str,
+    *,
+    namespace: str = "default",
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    api_key: str | None = None,
+    metrics_bind: str | None = None,
+) -> Client:
+    """A Temporal client: plain, mTLS (cert + key paths) or API key (Temporal Cloud)."""
+    tls = tls_config(tls_cert, tls_key, api_key)
+    runtime = metrics_runtime(metrics_bind) if metrics_bind else None
+    return await Client.connect(
+        address, namespace=namespace, tls=tls, api_key=api_key, runtime=runtime
+    )
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register Ember's Keyword search attributes that are missing; return those added."""
+    namespace = client.namespace
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    missing = [name for name in naming.SEARCH_ATTRIBUTES if name not in known]
+    if not missing:
+        return []
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace, search_attributes={name: keyword for name in missing}
+            )
+        )
+    except RPCError as error:
+        raise SearchAttributeError(
+            f"search attributes: expected {', '.join(naming.SEARCH_ATTRIBUTES)} (Keyword) in "
+            f"namespace {namespace!r}, found {', '.join(missing)} missing and the server "
+            f"refused to add them ({error.message}); fix: add them as an admin, e.g. "
+            f"`temporal operator search-attribute create --name EmberTrigger --type Keyword`"
+        ) from error
+    return missing

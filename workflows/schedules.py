@@ -1,0 +1,197 @@
+"""Schedule sync: one Temporal Schedule per active trigger and scheduled action, as an upsert."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.dispatch import priority, retry_spec
+from activities.types import DeclarationRef, ScanRequest, ScheduledRun
+from registry import Domain, ScheduledAction, Trigger, naming
+
+DIGEST_MEMO = "ember_declaration"
+
+
+def scan_request(trigger: Trigger) -> ScanRequest:
+    """The scan workflow input for ``trigger``."""
+    options = trigger.options
+    return ScanRequest(
+        trigger=DeclarationRef(trigger.domain_name, trigger.resource.name, trigger.name),
+        batch_size=options.stream_batch_size,
+        record_limit=options.record_limit,
+        max_attempts=options.max_scheduler_attempts,
+    )
+
+
+def scheduled_run(scheduled: ScheduledAction, *, with_attributes: bool = True) -> ScheduledRun:
+    """The scheduled-action workflow input for ``scheduled``."""
+    options = scheduled.options
+    return ScheduledRun(
+        schedule=DeclarationRef(scheduled.domain_name, scheduled.resource.name, scheduled.name),
+        retry=retry_spec(options.max_attempts, options.backoff, options.timeout),
+        set_outcome_attribute=with_attributes,
+    )
+
+
+@dataclass
+class SyncReport:
+    """What a sync did, by schedule id."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One Ember schedule as ``schedules list`` shows it."""
+
+    id: str
+    cron: str
+    paused: bool
+    next_run: datetime | None
+
+
+def desired_schedule(
+    declaration: Trigger | ScheduledAction, task_queue_prefix: str = ""
+) -> tuple[Schedule, str]:
+    """The Schedule a declaration should have, and the digest that identifies it."""
+    domain = declaration.domain_name
+    if isinstance(declaration, Trigger):
+        options = declaration.options
+        cron, paused = options.scheduler_cron or "", options.state == "paused"
+        workflow, argument = naming.SCAN_WORKFLOW, asdict(scan_request(declaration))
+        queue, level = declaration.scheduler_queue, options.scheduler_priority
+    else:
+        scheduled = declaration.options
+        cron, paused = scheduled.cron, scheduled.state == "paused"
+        workflow, argument = naming.SCHEDULED_ACTION_WORKFLOW, asdict(scheduled_run(declaration))
+        queue, level = declaration.queue, scheduled.priority
+    task_queue = naming.task_queue(domain, queue, task_queue_prefix)
+    digest_source = json.dumps([workflow, argument, cron, paused, task_queue, level], default=str)
+    digest = hashlib.sha256(digest_source.encode()).hexdigest()[:16]
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            workflow,
+            argument,
+            id=declaration.schedule_id,
+            task_queue=task_queue,
+            memo={DIGEST_MEMO: digest},
+            priority=priority(level),
+        ),
+        spec=ScheduleSpec(cron_expressions=[cron]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(paused=paused, note="declared paused" if paused else None),
+    )
+    return schedule, digest
+
+
+async def sync_schedules(client: Client, domain: Domain, task_queue_prefix: str = "") -> SyncReport:
+    """Make the server's Ember schedules of ``domain`` match the registry.
+
+    Unchanged declarations are left alone (an operator's pause survives);
+    changed ones are updated, including their declared paused state; deleted
+    and removed ones lose their schedule.
+    """
+    report = SyncReport()
+    declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
+    wanted = {d.schedule_id: d for d in declarations if d.has_schedule}
+    for schedule_id, declaration in wanted.items():
+        schedule, digest = desired_schedule(declaration, task_queue_prefix)
+        current = await _current_digest(client, schedule_id)
+        if current is None:
+            await client.create_schedule(schedule_id, schedule)
+            report.created.append(schedule_id)
+        elif current == digest:
+            report.unchanged.append(schedule_id)
+        else:
+            await client.get_schedule_handle(schedule_id).update(_replace_with(schedule))
+            report.updated.append(schedule_id)
+    known = {d.schedule_id for d in declarations} | set(await list_schedule_ids(client, domain))
+    for schedule_id in sorted(known - set(wanted)):
+        if await _delete(client, schedule_id):
+            report.deleted.append(schedule_id)
+    return report
+
+
+async def list_schedule_ids(client: Client, domain: Domain) -> list[str]:
+    """Ids of the Ember schedules of ``domain`` the server lists."""
+    prefix = naming.domain_prefix(domain.name)
+    listing = await client.list_schedules()
+    return [entry.id async for entry in listing if entry.id.startswith(prefix)]
+
+
+async def describe_schedules(client: Client, domain: Domain) -> list[ScheduleRow]:
+    """Every Ember schedule of ``domain``: id, cron, paused, next run."""
+    declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
+    by_id = {d.schedule_id: d for d in declarations}
+    rows = []
+    for schedule_id in sorted(await list_schedule_ids(client, domain)):
+        description = await client.get_schedule_handle(schedule_id).describe()
+        declaration = by_id.get(schedule_id)
+        cron = "?"
+        if isinstance(declaration, Trigger):
+            cron = declaration.options.scheduler_cron or "-"
+        elif isinstance(declaration, ScheduledAction):
+            cron = declaration.options.cron
+        upcoming = description.info.next_action_times
+        rows.append(
+            ScheduleRow(
+                schedule_id,
+                cron,
+                description.schedule.state.paused,
+                upcoming[0] if upcoming else None,
+            )
+        )
+    return rows
+
+
+async def _current_digest(client: Client, schedule_id: str) -> str | None:
+    try:
+        description = await client.get_schedule_handle(schedule_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    action = description.schedule.action
+    memo: Any = getattr(action, "memo", None) or {}
+    value = memo.get(DIGEST_MEMO)
+    if isinstance(value, Payload):
+        decoded: str = client.data_converter.payload_converter.from_payload(value, str)
+        return decoded
+    return str(value) if value is not None else ""
+
+
+def _replace_with(schedule: Schedule) -> Any:
+    def update(_current: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    return update
+
+
+async def _delete(client: Client, schedule_id: str) -> bool:
+    try:
+        await client.get_schedule_handle(schedule_id).delete()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
