@@ -182,3 +182,159 @@ def load_domain(app: str | None) -> Domain:
             f"{type(domain).__name__}; fix: point --app at the Domain object"
         )
     return domain
+
+
+# --- command line -------------------------------------------------------------------------
+
+SETTING_OPTIONS = {
+    "app": "module:attribute of the Domain (EMBER_APP)",
+    "database_url": "postgresql+psycopg://... (EMBER_DATABASE_URL)",
+    "temporal_address": "Temporal frontend host:port (EMBER_TEMPORAL_ADDRESS)",
+    "temporal_namespace": "Temporal namespace (EMBER_TEMPORAL_NAMESPACE)",
+    "temporal_tls_cert": "client certificate path for mTLS (EMBER_TEMPORAL_TLS_CERT)",
+    "temporal_tls_key": "client key path for mTLS (EMBER_TEMPORAL_TLS_KEY)",
+    "temporal_api_key": "Temporal Cloud API key (EMBER_TEMPORAL_API_KEY)",
+    "queues": "queue=concurrency,... (EMBER_QUEUES)",
+    "metrics_bind": "host:port of the Prometheus endpoint (EMBER_METRICS_BIND)",
+    "task_queue_prefix": "prefix of every task queue (EMBER_TASK_QUEUE_PREFIX)",
+    "actor_signing_key": "HMAC key signing actor references (EMBER_ACTOR_SIGNING_KEY)",
+}
+
+
+class CommandError(Exception):
+    """A one-line error for the command line."""
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the options given."""
+    given = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None)}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        lines = [
+            f"EMBER_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors()
+        ]
+        raise CommandError("; ".join(lines)) from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``worker.py`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="worker.py", description="Ember: declarative background triggers on Temporal."
+    )
+    for name, help_text in SETTING_OPTIONS.items():
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=help_text)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("validate", help="check the registry and list its triggers and schedules")
+    commands.add_parser("run", help="sync schedules and run the worker until SIGTERM")
+    dev = commands.add_parser("dev", help="embedded Postgres + Temporal dev server + UI + worker")
+    dev.add_argument("--root", default=".ember", help="where the local state lives")
+    commands.add_parser("migrate", help="create Ember's tables in the database if missing")
+    schedules = commands.add_parser("schedules", help="list, sync, pause, unpause or trigger")
+    actions = schedules.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    actions.add_parser("list", help="id, cron, state and next run of each Ember schedule")
+    actions.add_parser("sync", help="make the server's schedules match the registry")
+    for verb in ("pause", "unpause", "trigger-now"):
+        action = actions.add_parser(verb, help=f"{verb} one schedule")
+        action.add_argument("resource")
+        action.add_argument("name", help="trigger or scheduled action name")
+    trigger = commands.add_parser("trigger", help="run a trigger for one record now")
+    trigger_actions = trigger.add_subparsers(
+        dest="trigger_command", required=True, metavar="ACTION"
+    )
+    run_one = trigger_actions.add_parser("run", help="run <resource> <trigger> <pk>")
+    run_one.add_argument("resource")
+    run_one.add_argument("trigger")
+    run_one.add_argument("pk")
+    run_one.add_argument("--tenant", help="the record's tenant")
+    run_one.add_argument("--wait", action="store_true", help="wait for the outcome")
+    return parser
+
+
+def describe_registry(domain: Domain) -> str:
+    """The triggers and scheduled actions of ``domain``, one line each."""
+    lines = [
+        f"domain {domain.name}: {len(domain.triggers)} triggers, {len(domain.schedules)} schedules"
+    ]
+    for trigger in domain.triggers:
+        options = trigger.options
+        lines.append(
+            f"  trigger  {trigger.resource.name}.{trigger.name}: action={options.action} "
+            f"cron={options.scheduler_cron or '-'} queue={trigger.queue} "
+            f"max_attempts={options.max_attempts} state={options.state}"
+        )
+    for scheduled in domain.schedules:
+        declared = scheduled.options
+        lines.append(
+            f"  schedule {scheduled.resource.name}.{scheduled.name}: action={declared.action} "
+            f"cron={declared.cron} queue={scheduled.queue} state={declared.state}"
+        )
+    return "\n".join(lines)
+
+
+async def run_until_signalled(worker: EmberWorker) -> None:
+    """Run ``worker`` until SIGTERM or SIGINT, then drain it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:
+        waiting = asyncio.ensure_future(worker.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting in done:
+            waiting.result()
+        logger.info("ember: stopping; draining in-flight activities")
+    for task in (waiting, stopping):
+        task.cancel()
+
+
+async def execute(args: argparse.Namespace) -> int:
+    """Run one command; returns the exit code."""
+    if args.command == "dev":
+        return await run_dev(args)
+    settings = settings_from(args)
+    domain = load_domain(settings.app)
+    if args.command == "validate":
+        domain.validate(settings.queues)
+        print(describe_registry(domain))
+        return 0
+    if args.command == "migrate":
+        engine = create_engine(settings.require_database_url())
+        await create_ember_tables(engine)
+        await engine.dispose()
+        print("ember: tables ready")
+        return 0
+    if args.command == "run":
+        await run_until_signalled(EmberWorker(domain, settings))
+        return 0
+    from workflows.commands import run_client_command
+
+    return await run_client_command(args, domain, settings, await connect_from(settings))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: one line on error (a traceback only with --debug)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return asyncio.run(execute(args))
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

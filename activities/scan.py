@@ -55,4 +55,5 @@ class ScanActivities:
             with_attributes=config.search_attributes,
         )
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
-        return ScanPage(len(keys), cursor, last_page=len(rows) < request.limit)
+        collected = keys if request.collect_keys else []
+        return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)

@@ -120,6 +120,8 @@ class ScanRequest:
     batch_size: int = 500
     record_limit: int | None = None
     max_attempts: int = 1
+    collect_runs: bool = False
+    runs: list[RunRef] = field(default_factory=list)
 
 
 @dataclass
@@ -146,23 +148,37 @@ class ScanPageRequest:
     cursor: list[Any] | None
     limit: int
     actor: dict[str, Any] | None = None
+    collect_keys: bool = False
 
 
 @dataclass
 class ScanPage:
-    """Output of ``scan_and_dispatch``: how many runs it started, where to go on."""
+    """Output of ``scan_and_dispatch``: how many runs it started, where to go on.
+
+    ``keys`` lists the records when the request asked to collect them.
+    """
 
     dispatched: int
     cursor: list[Any] | None
     last_page: bool
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One record run a scan started: its tenant and record key."""
+
+    tenant: str | None
+    record: str
 
 
 @dataclass
 class ScanSummary:
-    """Output of the scan workflow."""
+    """Output of the scan workflow; ``runs`` only when the scan was asked to collect them."""
 
     dispatched: int
     tenants: int
+    runs: list[RunRef] = field(default_factory=list)
 
 
 @dataclass

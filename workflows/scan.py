@@ -10,6 +10,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
+        RunRef,
         ScanPage,
         ScanPageRequest,
         ScanRequest,
@@ -51,12 +52,15 @@ class TriggerScanWorkflow:
             if limit > 0:
                 page = await workflow.execute_activity(
                     naming.SCAN_AND_DISPATCH,
-                    ScanPageRequest(scan.trigger, tenant, scan.cursor, limit, scan.actor),
+                    ScanPageRequest(
+                        scan.trigger, tenant, scan.cursor, limit, scan.actor, scan.collect_runs
+                    ),
                     result_type=ScanPage,
                     start_to_close_timeout=PAGE_TIMEOUT,
                     retry_policy=policy,
                 )
             scan.dispatched += page.dispatched
+            scan.runs.extend(RunRef(tenant, key) for key in page.keys)
             scan.dispatched_for_tenant += page.dispatched
             scan.cursor = page.cursor
             if page.last_page:
@@ -65,4 +69,4 @@ class TriggerScanWorkflow:
             pages += 1
             if pages >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(scan)
-        return ScanSummary(scan.dispatched, len(tenants))
+        return ScanSummary(scan.dispatched, len(tenants), scan.runs)

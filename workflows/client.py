@@ -1,0 +1,235 @@
+"""TriggerClient: run triggers from application code, and drain them in tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from activities.actors import actor_memo
+from activities.dispatch import start_many, start_record_run
+from activities.types import Outcome, ScanSummary, ScheduledOutcome
+from registry import Domain, Resource, ScheduledAction, Trigger, naming
+from workflows.drain import TriggerRunSummary, wait_for_runs
+from workflows.records import RecordLike, record_target, resolve_trigger, triggers_of
+from workflows.schedules import scan_request, scheduled_run
+from workflows.settings import Settings
+
+Target = Domain | Resource | Trigger | ScheduledAction | str
+
+
+class TriggerClient:
+    """Starts and signals Ember runs; wraps a ``temporalio.client.Client``.
+
+    Args:
+        client: the Temporal client (``ember.client``).
+        domain: the registry whose triggers it runs (validated here).
+        task_queue_prefix: the workers' ``EMBER_TASK_QUEUE_PREFIX``.
+        signing_key: the workers' ``EMBER_ACTOR_SIGNING_KEY``, to sign actors.
+        search_attributes: set Ember's search attributes on runs (off on the
+            time-skipping test server).
+        start_concurrency: starts in flight at once in bulk calls.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        domain: Domain,
+        *,
+        task_queue_prefix: str = "",
+        signing_key: bytes | None = None,
+        search_attributes: bool = True,
+        start_concurrency: int = 64,
+    ) -> None:
+        domain.validate()
+        self.client = client
+        self.domain = domain
+        self.task_queue_prefix = task_queue_prefix
+        self.signing_key = signing_key
+        self.search_attributes = search_attributes
+        self.start_concurrency = start_concurrency
+
+    @classmethod
+    async def connect(
+        cls,
+        domain: Domain,
+        address: str = "localhost:7233",
+        *,
+        namespace: str = "default",
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        api_key: str | None = None,
+        **options: Any,
+    ) -> TriggerClient:
+        """Connect to Temporal and wrap the client (options as for the constructor)."""
+        from workflows.connection import connect
+
+        client = await connect(
+            address, namespace=namespace, tls_cert=tls_cert, tls_key=tls_key, api_key=api_key
+        )
+        return cls(client, domain, **options)
+
+    @classmethod
+    async def from_settings(cls, domain: Domain, settings: Settings) -> TriggerClient:
+        """Connect with the same ``EMBER_*`` settings the worker uses."""
+        key = settings.actor_signing_key
+        api_key = settings.temporal_api_key
+        return await cls.connect(
+            domain,
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            tls_cert=settings.temporal_tls_cert,
+            tls_key=settings.temporal_tls_key,
+            api_key=api_key.get_secret_value() if api_key else None,
+            task_queue_prefix=settings.task_queue_prefix,
+            signing_key=key.get_secret_value().encode() if key else None,
+        )
+
+    async def run_trigger(
+        self,
+        record: RecordLike,
+        trigger: Trigger | str,
+        *,
+        actor: Any = None,
+        tenant: str | None = None,
+        input: dict[str, Any] | None = None,
+    ) -> WorkflowHandle[Any, Outcome]:
+        """Run ``trigger`` for ``record`` now (signal-with-start).
+
+        Starts the record's run, or signals ``run_now`` to the one already
+        running (waking it if it snoozes) and returns its handle.
+
+        Args:
+            record: a model instance, or ``(Model, pk)``.
+            trigger: the object ``resource.trigger(...)`` returned, or its name.
+            actor: who is acting (stored as a reference in the memo).
+            tenant: the record's tenant (read from the instance when omitted).
+            input: action input replacing the trigger's ``action_input``.
+        """
+        resolved = resolve_trigger(self.domain, trigger)
+        target = record_target(resolved, record, tenant, input)
+        return await start_record_run(
+            self.client,
+            resolved,
+            target.tenant,
+            target.key,
+            task_queue_prefix=self.task_queue_prefix,
+            actor=actor_memo(resolved.resource, actor, self.signing_key),
+            source="direct",
+            action_input=input,
+            run_now=True,
+            with_attributes=self.search_attributes,
+        )
+
+    async def run_triggers(
+        self,
+        records: Iterable[RecordLike],
+        trigger: Trigger | str,
+        *,
+        actor: Any = None,
+        tenant: str | None = None,
+        input: dict[str, Any] | None = None,
+    ) -> list[WorkflowHandle[Any, Outcome]]:
+        """Start (or join) runs for many records, batched with bounded concurrency.
+
+        Every record is checked before anything starts.
+        """
+        resolved = resolve_trigger(self.domain, trigger)
+        targets = [record_target(resolved, r, tenant, input) for r in records]
+        memo = actor_memo(resolved.resource, actor, self.signing_key)
+        by_tenant: dict[str | None, list[str]] = {}
+        for target in targets:
+            by_tenant.setdefault(target.tenant, []).append(target.key)
+        handles: list[WorkflowHandle[Any, Outcome]] = []
+        for group_tenant, keys in by_tenant.items():
+            handles += await start_many(
+                self.client,
+                resolved,
+                group_tenant,
+                keys,
+                concurrency=self.start_concurrency,
+                task_queue_prefix=self.task_queue_prefix,
+                actor=memo,
+                source="direct",
+                action_input=input,
+                with_attributes=self.search_attributes,
+            )
+        return handles
+
+    async def schedule(
+        self, target: Trigger | ScheduledAction | str, *, tenant: str | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        """Run a trigger's scan (or a scheduled action) now, as its schedule would."""
+        return await self._start_scan(target, tenant, actor=None, collect_runs=False)
+
+    async def schedule_and_run_triggers(
+        self,
+        target: Target,
+        *,
+        tenant: str | None = None,
+        actor: Any = None,
+        timeout: float = 60.0,
+    ) -> TriggerRunSummary:
+        """Run the scans of ``target`` now and wait for every record run they started.
+
+        ``target`` is a domain, a resource, a trigger (object or name). Runs
+        still snoozing when all others ended count as ``snoozed``; runs not
+        ended after ``timeout`` seconds count as ``unfinished``.
+        """
+        handles: list[WorkflowHandle[Any, Outcome]] = []
+        for trigger in triggers_of(self.domain, target):
+            scan = await self._start_scan(trigger, tenant, actor=actor, collect_runs=True)
+            summary: ScanSummary = await scan.result()
+            handles += [
+                self.client.get_workflow_handle(
+                    trigger.workflow_id(run.tenant, run.record), result_type=Outcome
+                )
+                for run in summary.runs
+            ]
+        return await wait_for_runs(handles, timedelta(seconds=timeout))
+
+    async def _start_scan(
+        self,
+        target: Trigger | ScheduledAction | str,
+        tenant: str | None,
+        *,
+        actor: Any,
+        collect_runs: bool,
+    ) -> WorkflowHandle[Any, Any]:
+        declaration = (
+            target if isinstance(target, ScheduledAction) else resolve_trigger(self.domain, target)
+        )
+        tenants: list[str | None] | None = None if tenant is None else [tenant]
+        domain, resource = self.domain.name, declaration.resource.name
+        if isinstance(declaration, ScheduledAction):
+            run = scheduled_run(declaration, with_attributes=self.search_attributes)
+            run.tenants = tenants
+            return await self.client.start_workflow(
+                naming.SCHEDULED_ACTION_WORKFLOW,
+                run,
+                id=naming.scheduled_action_workflow_id(domain, resource, declaration.name, tenant),
+                task_queue=self._queue(declaration.queue),
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                result_type=ScheduledOutcome,
+            )
+        request = scan_request(declaration)
+        request.tenants, request.collect_runs = tenants, collect_runs
+        request.actor = actor_memo(declaration.resource, actor, self.signing_key)
+        scan_id = naming.scan_workflow_id(domain, resource, declaration.name, tenant)
+        if collect_runs:  # a drain needs its own scan, not one already running
+            scan_id += f"/drain-{uuid.uuid4().hex[:12]}"
+        return await self.client.start_workflow(
+            naming.SCAN_WORKFLOW,
+            request,
+            id=scan_id,
+            task_queue=self._queue(declaration.scheduler_queue),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=ScanSummary,
+        )
+
+    def _queue(self, queue: str) -> str:
+        return naming.task_queue(self.domain.name, queue, self.task_queue_prefix)

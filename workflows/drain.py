@@ -1,0 +1,78 @@
+"""Waiting for record runs to end, and counting their outcomes (the drain of tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from activities.types import Outcome
+from registry import naming
+
+POLL = 0.2
+COUNTED_AS = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "errored_handled": "failed",
+    "discarded": "discarded",
+    "cancelled": "cancelled",
+    "snoozed": "snoozed",
+}
+
+
+@dataclass(frozen=True)
+class TriggerRunSummary:
+    """Outcome counts of the record runs a drain waited for.
+
+    ``failed`` includes runs whose on_error compensated (``errored_handled``);
+    ``snoozed`` counts runs still snoozing when every other run had ended;
+    ``unfinished`` those still running at the timeout.
+    """
+
+    succeeded: int = 0
+    failed: int = 0
+    discarded: int = 0
+    cancelled: int = 0
+    snoozed: int = 0
+    unfinished: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every run counted."""
+        return sum(vars(self).values())
+
+
+async def wait_for_runs(
+    handles: Sequence[WorkflowHandle[Any, Outcome]], timeout: timedelta
+) -> TriggerRunSummary:
+    """Wait until every run ended or only snoozing runs remain, at most ``timeout``."""
+    counts: Counter[str] = Counter()
+    pending = {asyncio.ensure_future(h.result()): h for h in handles}
+    deadline = asyncio.get_running_loop().time() + timeout.total_seconds()
+    try:
+        while pending:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                counts["unfinished"] += len(pending)
+                break
+            done, _ = await asyncio.wait(pending, timeout=min(POLL, remaining))
+            for future in done:
+                pending.pop(future)
+                counts[COUNTED_AS[future.result().status]] += 1
+            if pending and not done and await _all_snoozing(list(pending.values())):
+                counts["snoozed"] += len(pending)
+                break
+    finally:
+        for future in pending:
+            future.cancel()
+    return TriggerRunSummary(**counts)
+
+
+async def _all_snoozing(handles: list[WorkflowHandle[Any, Outcome]]) -> bool:
+    states = await asyncio.gather(*(h.query(naming.STATE_QUERY, result_type=str) for h in handles))
+    return all(state == "snoozed" for state in states)

@@ -1,0 +1,137 @@
+"""Checking what application code passes to the client, before anything starts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import inspect
+
+from activities.records import decode_key
+from registry import Domain, Resource, ScheduledAction, Trigger
+
+RecordLike = Any  # a model instance, or (Model, pk)
+PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """The tenant and key a run is for."""
+
+    tenant: str | None
+    key: str
+
+
+def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
+    """The trigger object, given it or its name (``name`` or ``resource.name``)."""
+    if isinstance(trigger, Trigger):
+        if trigger.resource.domain is not domain:
+            raise ValueError(
+                f"trigger: expected a trigger of domain {domain.name!r}, found {trigger.path}; "
+                "fix: use the client of that trigger's domain"
+            )
+        return trigger
+    if not isinstance(trigger, str):
+        raise TypeError(f"trigger: expected a Trigger or its name, found {type(trigger).__name__}")
+    resource_name, _, name = trigger.rpartition(".")
+    matches = [
+        t
+        for t in domain.triggers
+        if t.name == name and (not resource_name or t.resource.name == resource_name)
+    ]
+    if len(matches) != 1:
+        known = ", ".join(f"{t.resource.name}.{t.name}" for t in domain.triggers) or "none"
+        found = "an ambiguous name" if matches else "no such trigger"
+        raise ValueError(
+            f"trigger: expected one of ({known}), found {trigger!r} ({found}); "
+            "fix: use 'resource.trigger' or the Trigger object"
+        )
+    return matches[0]
+
+
+def triggers_of(domain: Domain, target: Any) -> list[Trigger]:
+    """The triggers a drain covers: a domain's, a resource's, or one trigger."""
+    if isinstance(target, Domain):
+        if target is not domain:
+            raise ValueError(f"target: expected domain {domain.name!r}, found {target.name!r}")
+        return domain.triggers
+    if isinstance(target, Resource):
+        return list(domain.get_resource(target.name).triggers.values())
+    if isinstance(target, ScheduledAction):
+        raise TypeError(
+            f"target: expected a domain, resource or trigger, found scheduled action "
+            f"{target.path}; fix: use ember.schedule(...) for scheduled actions"
+        )
+    return [resolve_trigger(domain, target)]
+
+
+def record_target(
+    trigger: Trigger, record: RecordLike, tenant: str | None, action_input: dict[str, Any] | None
+) -> RunTarget:
+    """Check ``record``, ``tenant`` and ``action_input`` against ``trigger``; say whom to run."""
+    resource = trigger.resource
+    model = resource.model
+    if isinstance(record, tuple) and len(record) == 2 and isinstance(record[0], type):
+        record_model, pk = record
+        if record_model is not model:
+            raise TypeError(_wrong_model(trigger, record_model.__name__))
+    elif isinstance(record, model):
+        identity = inspect(record).identity
+        if identity is None:
+            raise ValueError(
+                f"record: expected a saved {model.__name__}, found one without a primary key; "
+                "fix: flush or commit it first"
+            )
+        (pk,) = identity
+        if tenant is None and resource.tenant_column is not None:
+            tenant = getattr(record, resource.tenant_column)
+    else:
+        raise TypeError(_wrong_model(trigger, type(record).__name__))
+    key = _checked_key(resource, pk)
+    if resource.is_tenanted and tenant is None:
+        raise ValueError(
+            f"tenant: expected the tenant of this {model.__name__} ({trigger.path} is tenanted), "
+            "found none; fix: pass tenant=... or a model instance"
+        )
+    if action_input is not None:
+        _check_input(trigger, action_input)
+    return RunTarget(None if tenant is None else str(tenant), key)
+
+
+def _checked_key(resource: Resource, pk: Any) -> str:
+    try:
+        decode_key(resource, str(pk))
+    except (TypeError, ValueError):
+        expected = resource.primary_key.type.python_type.__name__
+        raise ValueError(
+            f"pk: expected a {expected} key for {resource.name}, found {pk!r}; "
+            "fix: pass the record's primary key value"
+        ) from None
+    return str(pk)
+
+
+def _check_input(trigger: Trigger, action_input: dict[str, Any]) -> None:
+    size = len(json.dumps(action_input, default=str).encode())
+    if size > PAYLOAD_LIMIT:
+        raise ValueError(
+            f"input: expected at most {PAYLOAD_LIMIT} bytes (Temporal's payload limit), found "
+            f"{size}; fix: pass a reference (an id) and load the data in the action"
+        )
+    try:
+        trigger.action.parse_input(action_input)
+    except ValidationError as error:
+        raise ValueError(
+            f"input: expected input accepted by {trigger.action.name}'s model, found "
+            f"{action_input!r} ({error.error_count()} errors: {error.errors()[0]['msg']}); "
+            "fix: match the action's input model"
+        ) from None
+
+
+def _wrong_model(trigger: Trigger, found: str) -> str:
+    model = trigger.resource.model.__name__
+    return (
+        f"record: expected a {model} instance or ({model}, pk) for {trigger.path}, found {found}; "
+        "fix: pass a record of the trigger's resource"
+    )
