@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.outbox import OutboxRelay
 from activities.registration import bound_activities
 from activities.runtime import Runtime, RuntimeConfig, create_engine
 from registry import Domain, RegistryError, create_ember_tables, naming
@@ -75,6 +76,7 @@ class EmberWorker:
         sync: sync schedules on start.
         search_attributes: register and set Ember's search attributes
             (the time-skipping test server has none).
+        relay_outbox: run the outbox relay in this process.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class EmberWorker:
         client: Client | None = None,
         sync: bool = True,
         search_attributes: bool = True,
+        relay_outbox: bool = True,
     ) -> None:
         self.domain = domain
         self.settings = settings
@@ -92,6 +95,8 @@ class EmberWorker:
         self.client = client
         self._sync = sync
         self._search_attributes = search_attributes
+        self._relay_outbox = relay_outbox
+        self._stop_relay = asyncio.Event()
         self._engine: AsyncEngine | None = None
         self._workers: list[Worker] = []
         self._running: asyncio.Future[Any] | None = None
@@ -134,7 +139,10 @@ class EmberWorker:
                     graceful_shutdown_timeout=DRAIN_TIMEOUT,
                 )
             )
-        self._running = asyncio.gather(*(worker.run() for worker in self._workers))
+        tasks = [worker.run() for worker in self._workers]
+        if self._relay_outbox:
+            tasks.append(OutboxRelay(runtime).run(self._stop_relay))
+        self._running = asyncio.gather(*tasks)
         return self
 
     async def __aexit__(
@@ -147,6 +155,7 @@ class EmberWorker:
 
     async def shutdown(self) -> None:
         """Stop polling, let in-flight activities finish (bounded), close the pool."""
+        self._stop_relay.set()
         await asyncio.gather(*(worker.shutdown() for worker in self._workers))
         if self._running is not None:
             with contextlib.suppress(Exception):

@@ -7,20 +7,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import ActorNotFound, Resource
+from registry.actors import store_actor
 from registry.signing import seal, unseal
 
 
 def actor_memo(resource: Resource, actor: Any, signing_key: bytes | None) -> dict[str, Any] | None:
     """The memo value for ``actor`` (None: the domain's default actor applies)."""
-    if actor is None:
-        return None
-    persister = resource.actor_persister
-    if persister is None:
-        raise TypeError(
-            f"actor: expected resource {resource.name!r} to have an actor_persister, found none; "
-            "fix: pass actor_persister=RowActorPersister(User) to domain.resource(...)"
-        )
-    return seal(persister.store(actor), signing_key)
+    ref = store_actor(resource.actor_persister, resource.name, actor)
+    return None if ref is None else seal(ref, signing_key)
 
 
 async def resolve_actor(

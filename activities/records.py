@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, text
@@ -13,43 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.sqltypes import String
 
 from registry import Resource, Trigger, naming
+from registry.keys import decode_key, decode_value
 from registry.tables import trigger_completions
-
-_DECODERS: dict[type[Any], Any] = {
-    int: int,
-    str: str,
-    uuid.UUID: uuid.UUID,
-    datetime: datetime.fromisoformat,
-    date: date.fromisoformat,
-    Decimal: Decimal,
-    float: float,
-    bool: bool,
-}
-
-
-def decode_key(resource: Resource, raw: str) -> Any:
-    """The primary key value of ``raw`` (its text form in ids)."""
-    return _decode(resource.primary_key, raw)
-
-
-def encode_value(value: Any) -> Any:
-    """A JSON-safe form of a key or sort value."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    return value
-
-
-def _decode(column: Any, raw: Any) -> Any:
-    if raw is None:
-        return None
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return raw
-    decoder = _DECODERS.get(python_type)
-    return raw if decoder is None or isinstance(raw, python_type) else decoder(raw)
 
 
 def base_query(trigger: Trigger, *, for_worker: bool) -> Select[Any]:
@@ -66,7 +29,7 @@ def tenant_condition(resource: Resource, tenant: str | None) -> ColumnElement[bo
     if tenant is None:
         return false()
     column = resource.model.__table__.c[resource.tenant_column]
-    return column == _decode(column, tenant)  # type: ignore[no-any-return]
+    return column == decode_value(column, tenant)  # type: ignore[no-any-return]
 
 
 async def enter_tenant(session: AsyncSession, resource: Resource, tenant: str | None) -> None:
@@ -112,7 +75,7 @@ def scan_query(
     )
     if cursor is not None:
         query = query.where(
-            _after(order, [_decode(c, v) for c, v in zip(columns, cursor, strict=True)])
+            _after(order, [decode_value(c, v) for c, v in zip(columns, cursor, strict=True)])
         )
     if trigger.options.trigger_once:
         query = query.where(~_completed(trigger, tenant))

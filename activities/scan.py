@@ -5,11 +5,12 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.dispatch import start_many
-from activities.records import encode_value, enter_tenant, scan_columns, scan_query
+from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
 from activities.tenants import resolve_tenants
 from activities.types import ScanPage, ScanPageRequest, TenantsRequest, TenantsResult
 from registry import naming
+from registry.keys import encode_value
 
 
 class ScanActivities:

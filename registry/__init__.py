@@ -13,6 +13,7 @@ from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
 from registry.errors import Problem, RegistryError
 from registry.options import Backoff, ScheduleOptions, TriggerOptions
+from registry.outbox import enqueue_trigger
 from registry.resource import Resource
 from registry.tables import create_ember_tables, ember_metadata
 from registry.timeexpr import ago, from_now
@@ -41,6 +42,7 @@ __all__ = [
     "checks",
     "create_ember_tables",
     "ember_metadata",
+    "enqueue_trigger",
     "from_now",
     "naming",
 ]

@@ -70,3 +70,15 @@ class RowActorPersister:
         if actor is None:
             raise ActorNotFound(f"actor reference {ref!r} names no existing row")
         return actor
+
+
+def store_actor(persister: ActorPersister | None, resource: str, actor: Any) -> ActorRef | None:
+    """The reference of ``actor`` for runs on ``resource`` (None for no actor)."""
+    if actor is None:
+        return None
+    if persister is None:
+        raise TypeError(
+            f"actor: expected resource {resource!r} to have an actor_persister, found none; "
+            "fix: pass actor_persister=RowActorPersister(User) to domain.resource(...)"
+        )
+    return persister.store(actor)

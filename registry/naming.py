@@ -59,6 +59,7 @@ def task_queue(domain: str, queue: str, prefix: str = "") -> str:
     base = f"{domain}.{queue}"
     return f"{prefix}.{base}" if prefix else base
 
+
 RUN_TRIGGER_ACTION = "ember.run_trigger_action"
 RUN_ON_ERROR = "ember.run_on_error"
 LIST_TENANTS = "ember.list_tenants"

@@ -14,8 +14,8 @@ from activities.actors import actor_memo
 from activities.dispatch import start_many, start_record_run
 from activities.types import Outcome, ScanSummary, ScheduledOutcome
 from registry import Domain, Resource, ScheduledAction, Trigger, naming
+from registry.targets import RecordLike, record_target, resolve_trigger, triggers_of
 from workflows.drain import TriggerRunSummary, wait_for_runs
-from workflows.records import RecordLike, record_target, resolve_trigger, triggers_of
 from workflows.schedules import scan_request, scheduled_run
 from workflows.settings import Settings
 

@@ -9,8 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import inspect
 
-from activities.records import decode_key
-from registry import Domain, Resource, ScheduledAction, Trigger
+from registry.declarations import ScheduledAction, Trigger
+from registry.domain import Domain
+from registry.keys import decode_key
+from registry.resource import Resource
 
 RecordLike = Any  # a model instance, or (Model, pk)
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit

@@ -1,0 +1,54 @@
+"""Transactional enqueue: a trigger run that starts if and only if the caller commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.actors import store_actor
+from registry.declarations import Trigger
+from registry.tables import outbox
+from registry.targets import RecordLike, record_target
+
+
+async def enqueue_trigger(
+    session: AsyncSession,
+    record: RecordLike,
+    trigger: Trigger,
+    *,
+    actor: Any = None,
+    tenant: str | None = None,
+    input: dict[str, Any] | None = None,
+) -> None:
+    """Enqueue a run of ``trigger`` for ``record`` in the caller's transaction.
+
+    Writes an ``ember_outbox`` row; the worker's relay starts the run after
+    the transaction commits (at least once, deduplicated by the workflow id).
+    A rollback enqueues nothing. This is AshOban's ``run_oban_trigger``.
+
+    Args:
+        session: the caller's session; its transaction carries the row.
+        record: a model instance, or ``(Model, pk)``.
+        trigger: the trigger to run.
+        actor: who is acting (stored as a reference).
+        tenant: the record's tenant (read from the instance when omitted).
+        input: action input replacing the trigger's ``action_input``.
+    """
+    target = record_target(trigger, record, tenant, input)
+    actor_ref = store_actor(trigger.resource.actor_persister, trigger.resource.name, actor)
+    request = {
+        "domain": trigger.domain_name,
+        "resource": trigger.resource.name,
+        "trigger": trigger.name,
+        "tenant": target.tenant,
+        "record": target.key,
+        "actor": actor_ref,
+        "input": input,
+    }
+    await session.execute(
+        insert(outbox).values(
+            workflow_id=trigger.workflow_id(target.tenant, target.key), request=request
+        )
+    )
