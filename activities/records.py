@@ -40,12 +40,17 @@ async def enter_tenant(session: AsyncSession, resource: Resource, tenant: str | 
 
 
 def record_query(trigger: Trigger, tenant: str | None, key: str) -> Select[Any]:
-    """Select the record by key, still matching ``where`` and the tenant, locked if asked."""
+    """Select the record by key, still matching ``where`` and the tenant, locked if asked.
+
+    A ``trigger_once`` trigger also skips records it already completed.
+    """
     resource = trigger.resource
     query = base_query(trigger, for_worker=True).where(
         resource.primary_key == decode_key(resource, key)
     )
     query = _filtered(query, trigger, tenant)
+    if trigger.options.trigger_once:
+        query = query.where(~_completed(trigger, tenant))
     if trigger.options.lock_for_update:
         query = query.with_for_update(of=resource.model)
     return query

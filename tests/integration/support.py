@@ -1,0 +1,105 @@
+"""Helpers shared by the integration tests: unique domains, a running worker, rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from examples.helpdesk.models import Organisation, Ticket
+from registry import Domain
+from worker import EmberWorker
+from workflows.client import TriggerClient
+from workflows.settings import Settings
+
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def unique_domain(prefix: str = "t") -> Domain:
+    """A domain whose name no other test uses, so Temporal ids never meet."""
+    return Domain(f"{prefix}{uuid.uuid4().hex[:10]}")
+
+
+@asynccontextmanager
+async def running(
+    domain: Domain,
+    env: WorkflowEnvironment,
+    database_url: str,
+    *,
+    search_attributes: bool = True,
+    queues: dict[str, int] | None = None,
+    sync: bool = False,
+    **settings: Any,
+) -> AsyncIterator[TriggerClient]:
+    """Run an EmberWorker for ``domain`` and yield a client of it."""
+    worker_settings = Settings(
+        database_url=database_url,
+        queues=queues or dict.fromkeys(domain.queues, 10),
+        **settings,
+    )
+    key = worker_settings.actor_signing_key
+    async with EmberWorker(
+        domain,
+        worker_settings,
+        client=env.client,
+        sync=sync,
+        search_attributes=search_attributes,
+    ):
+        yield TriggerClient(
+            env.client,
+            domain,
+            search_attributes=search_attributes,
+            signing_key=key.get_secret_value().encode() if key else None,
+        )
+
+
+async def add_organisations(engine: AsyncEngine, *slugs: str) -> None:
+    """Insert organisations (the helpdesk's tenants)."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Organisation), [{"slug": slug, "name": slug.title()} for slug in slugs]
+        )
+
+
+async def add_tickets(
+    engine: AsyncEngine, count: int, *, organisation: str = "acme", first_id: int = 1, **fields: Any
+) -> list[int]:
+    """Insert ``count`` open tickets (creating the organisation if needed); return their ids."""
+    async with engine.begin() as connection:
+        exists = await connection.scalar(
+            select(Organisation.slug).where(Organisation.slug == organisation)
+        )
+        if exists is None:
+            await connection.execute(insert(Organisation).values(slug=organisation, name="Org"))
+        rows = [
+            {
+                "id": first_id + i,
+                "organisation": organisation,
+                "subject": f"ticket {first_id + i}",
+                "updated_at": LONG_AGO,
+                **fields,
+            }
+            for i in range(count)
+        ]
+        await connection.execute(insert(Ticket), rows)
+    return [row["id"] for row in rows]
+
+
+async def ticket_values(engine: AsyncEngine, column: str, ids: Sequence[int]) -> list[Any]:
+    """One column of the given tickets, in id order."""
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            select(getattr(Ticket, column)).where(Ticket.id.in_(ids)).order_by(Ticket.id)
+        )
+        return list(result.scalars())
+
+
+def hours_ago(hours: float) -> datetime:
+    """A timestamp ``hours`` in the past."""
+    return datetime.now(UTC) - timedelta(hours=hours)

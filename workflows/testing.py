@@ -1,0 +1,1 @@
+"""Pytest plugin for applications testing their Ember triggers (fixtures below)."""
