@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -29,7 +29,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation: Mapped[str] = mapped_column(ForeignKey("organisations.slug"))
     name: Mapped[str] = mapped_column(Text)
-    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_admin: Mapped[bool] = mapped_column(server_default=false())
 
 
 class Ticket(Base):
@@ -40,9 +40,9 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation: Mapped[str] = mapped_column(ForeignKey("organisations.slug"), index=True)
     subject: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    priority: Mapped[str] = mapped_column(String(16), default="normal")
-    escalated: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), server_default="open", index=True)
+    priority: Mapped[str] = mapped_column(String(16), server_default="normal")
+    escalated: Mapped[bool] = mapped_column(server_default=false())
     escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
