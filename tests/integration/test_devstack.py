@@ -1,0 +1,157 @@
+"""``worker.py dev``'s stack: starts, seeds once, resumes from its state, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.sql import Executable
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import WorkflowExecutionStatus
+
+from examples.helpdesk.models import Organisation, Ticket, User
+from registry.naming import SEARCH_ATTRIBUTES
+from workflows.devstack import DevStack
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def state_files(root: Path) -> dict[str, bool]:
+    """Whether PostgreSQL is running (its pid file) and whether Temporal kept its state."""
+    return {
+        "postmaster.pid": (root / "postgres" / "postmaster.pid").exists(),
+        "temporal.db": (root / "temporal.db").exists(),
+    }
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    # Not under pytest's basetemp (see tests/conftest.py on its 0700 parent).
+    path = Path(tempfile.mkdtemp(prefix="ember-dev-")) / ".ember"
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+async def counts(url: str) -> dict[str, int]:
+    engine = create_async_engine(url)
+    now = datetime.now(UTC)
+    stale = (Ticket.status == "open") & (Ticket.updated_at < now - timedelta(hours=4))
+    old = (Ticket.status == "resolved") & (Ticket.updated_at < now - timedelta(days=7))
+    queries: dict[str, Executable] = {
+        "organisations": select(func.count()).select_from(Organisation),
+        "users": select(func.count()).select_from(User),
+        "admins": select(func.count()).select_from(User).where(User.is_admin),
+        "tickets": select(func.count()).select_from(Ticket),
+        "stale_open": select(func.count()).select_from(Ticket).where(stale),
+        "old_resolved": select(func.count()).select_from(Ticket).where(old),
+        "outbox": text("SELECT count(*) FROM ember_outbox"),
+    }
+    try:
+        async with engine.connect() as connection:
+            return {name: int(await connection.scalar(q) or 0) for name, q in queries.items()}
+    finally:
+        await engine.dispose()
+
+
+async def test_dev_stack_seeds_once_resumes_its_state_and_stops_cleanly(root: Path) -> None:
+    temporal_port, ui_port = free_port(), free_port()
+    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port) as stack:
+        assert stack.seeded == 600
+        assert "/ember?host=" in stack.database_url
+        seeded = await counts(stack.database_url)
+        expected = {"organisations": 3, "users": 12, "admins": 3, "tickets": 600, "outbox": 0}
+        assert {name: seeded[name] for name in expected} == expected
+        assert seeded["stale_open"] > 100 and seeded["old_resolved"] > 50
+        listed = await stack.client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace="default")
+        )
+        assert set(SEARCH_ATTRIBUTES) <= set(listed.custom_attributes)
+        assert stack.temporal_address == f"127.0.0.1:{temporal_port}"
+        page = await asyncio.to_thread(urllib.request.urlopen, stack.ui_url, timeout=10)
+        assert page.status == 200
+        await stack.client.start_workflow("Kept", id="kept-across-restarts", task_queue="none")
+    assert port_is_free(temporal_port) and port_is_free(ui_port)
+    assert state_files(root) == {"postmaster.pid": False, "temporal.db": True}
+
+    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port) as again:
+        assert again.seeded == 0
+        assert await counts(again.database_url) == seeded
+        kept = await again.client.get_workflow_handle("kept-across-restarts").describe()
+        assert kept.status == WorkflowExecutionStatus.RUNNING
+    assert state_files(root) == {"postmaster.pid": False, "temporal.db": True}
+
+
+HOLD_STACK = """
+import asyncio, sys
+from workflows.devstack import DevStack
+
+async def hold() -> None:
+    async with DevStack(sys.argv[1], temporal_port=int(sys.argv[2]), ui_port=int(sys.argv[3])):
+        print("up", flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(hold())
+"""
+
+
+async def test_a_live_stack_is_refused_and_a_killed_ones_servers_are_taken_over(
+    root: Path,
+) -> None:
+    temporal_port, ui_port = free_port(), free_port()
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLD_STACK,
+        str(root),
+        str(temporal_port),
+        str(ui_port),
+        cwd=Path(__file__).parents[2],
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 60) == b"up\n"
+        with pytest.raises(RuntimeError, match=f"found process {holder.pid} running one"):
+            await DevStack(root, temporal_port=free_port(), ui_port=free_port()).start()
+    finally:
+        holder.kill()  # no cleanup runs: Temporal and PostgreSQL are left behind
+        await holder.wait()
+    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port) as stack:
+        assert stack.seeded == 0
+        assert (await counts(stack.database_url))["tickets"] == 600
+    assert port_is_free(temporal_port)
+    assert state_files(root) == {"postmaster.pid": False, "temporal.db": True}
+
+
+async def test_a_taken_port_fails_before_anything_starts(root: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match=f"port {port} .* --temporal-port"):
+            await DevStack(root, temporal_port=port, ui_port=free_port()).start()
+    assert state_files(root) == {"postmaster.pid": False, "temporal.db": False}

@@ -1,0 +1,82 @@
+"""The worker process: per-queue concurrency, and SIGTERM draining in-flight actions."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from examples.helpdesk.models import Ticket
+from registry import ActionContext
+from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+from workflows.client import TriggerClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_per_queue_concurrency_is_respected(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    await add_tickets(engine, 8)
+    active = 0
+    peak = 0
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    async def busy(ticket: Ticket, ctx: ActionContext) -> None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.3)
+        active -= 1
+
+    trigger = tickets.trigger("busy", action=busy, scheduler_cron=None, queue="narrow")
+    async with running(domain, dev_env, database_url, queues={"narrow": 2}) as ember:
+        summary = await ember.schedule_and_run_triggers(trigger)
+    assert summary.succeeded == 8
+    assert peak == 2
+
+
+async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1)
+    domain_name = unique_domain().name
+    env = {
+        **os.environ,
+        "EMBER_APP": "tests.integration.apps.slow_app:domain",
+        "EMBER_TEST_DOMAIN": domain_name,
+        "EMBER_TEST_ACTION_SECONDS": "3",
+        "EMBER_DATABASE_URL": database_url,
+        "EMBER_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "PYTHONPATH": str(ROOT),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "worker.py"), "run", env=env, cwd=ROOT
+    )
+    try:
+        from tests.integration.apps import slow_app
+
+        slow_app.domain.name = domain_name
+        ember = TriggerClient(dev_env.client, slow_app.domain)
+        handle = await ember.run_trigger((Ticket, ticket_id), "slow")
+        for _ in range(200):  # wait until the activity has started
+            description = await handle.describe()
+            if description.raw_description.pending_activities:
+                break
+            await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert code == 0
+    assert await ticket_values(engine, "escalated", [ticket_id]) == [True]
+    async with running(slow_app.domain, dev_env, database_url):  # a new worker records it
+        assert (await handle.result()).status == "succeeded"
