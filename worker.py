@@ -15,10 +15,11 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="embedded Postgres + Temporal dev server + UI + worker")
     dev.add_argument("--root", default=".ember", help="where the local state lives")
     commands.add_parser("migrate", help="create Ember's tables in the database if missing")
+    commands.add_parser("status", help="per trigger: schedule, last scan, matching rows, outcomes")
     schedules = commands.add_parser("schedules", help="list, sync, pause, unpause or trigger")
     actions = schedules.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
     actions.add_parser("list", help="id, cron, state and next run of each Ember schedule")
@@ -283,13 +285,25 @@ def describe_registry(domain: Domain) -> str:
     return "\n".join(lines)
 
 
-async def run_until_signalled(worker: EmberWorker) -> None:
+async def scan_now(worker: EmberWorker) -> None:
+    """Fire every trigger schedule once, so the dev stack shows work at once."""
+    assert worker.client is not None
+    for trigger in worker.domain.triggers:
+        if trigger.has_schedule and trigger.options.state == "active":
+            await worker.client.get_schedule_handle(trigger.schedule_id).trigger()
+
+
+async def run_until_signalled(
+    worker: EmberWorker, on_start: Callable[[EmberWorker], Awaitable[None]] | None = None
+) -> None:
     """Run ``worker`` until SIGTERM or SIGINT, then drain it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with worker:
+        if on_start is not None:
+            await on_start(worker)
         waiting = asyncio.ensure_future(worker.wait())
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -298,6 +312,60 @@ async def run_until_signalled(worker: EmberWorker) -> None:
         logger.info("ember: stopping; draining in-flight activities")
     for task in (waiting, stopping):
         task.cancel()
+
+
+DEFAULT_APP = "examples.helpdesk.app:helpdesk"
+PROGRESS_EVERY = 3.0
+
+
+async def show_progress(client: Client, settings: Settings, domain: Domain) -> None:
+    """Print one line per trigger every few seconds until cancelled."""
+    from workflows.status import domain_status
+
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    shown = ""
+    try:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            with contextlib.suppress(Exception):  # visibility may lag; try next time
+                rows = await domain_status(client, engine, domain)
+                text = "\n".join(row.line() for row in rows)
+                if text != shown:
+                    print(f"--- ember progress ---\n{text}", flush=True)
+                    shown = text
+    finally:
+        await engine.dispose()
+
+
+async def run_dev(args: argparse.Namespace) -> int:
+    """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
+    from workflows.devstack import DevStack
+
+    base = settings_from(args)
+    domain = load_domain(base.app or DEFAULT_APP)
+    async with DevStack(args.root) as stack:
+        settings = base.model_copy(
+            update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
+        )
+        query = quote(f"WorkflowType='{naming.RECORD_WORKFLOW}'")
+        print(
+            f"\nEmber dev stack is up (state in {stack.root}):\n"
+            f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
+            f"  Temporal      {stack.temporal_address}\n"
+            f"  PostgreSQL    {stack.database_url}\n"
+            f"  app           {base.app or DEFAULT_APP} ({len(domain.triggers)} triggers)\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        logging.getLogger("temporalio.workflow").setLevel(logging.WARNING)  # progress instead
+        progress = asyncio.ensure_future(show_progress(stack.client, settings, domain))
+        worker = EmberWorker(domain, settings, client=stack.client)
+        try:
+            await run_until_signalled(worker, on_start=scan_now)
+        finally:
+            progress.cancel()
+    print("ember: dev stack stopped")
+    return 0
 
 
 async def execute(args: argparse.Namespace) -> int:

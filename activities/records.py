@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.sqltypes import String
 
@@ -123,3 +123,12 @@ def _completed(trigger: Trigger, tenant: str | None) -> ColumnElement[bool]:
 def lock_timeout_sql(timeout: timedelta) -> str:
     """``SET LOCAL lock_timeout`` for one transaction."""
     return f"SET LOCAL lock_timeout = {int(timeout.total_seconds() * 1000)}"
+
+
+def matching_count_query(trigger: Trigger) -> Select[Any]:
+    """How many rows match the trigger now, across tenants (attribute strategy)."""
+    resource = trigger.resource
+    query = base_query(trigger, for_worker=False).with_only_columns(resource.primary_key)
+    if trigger.options.where is not None:
+        query = query.where(trigger.options.where)
+    return select(func.count()).select_from(query.subquery())

@@ -6,20 +6,24 @@ import argparse
 
 from temporalio.client import Client
 
+from activities.runtime import create_engine
 from registry import Domain
 from workflows.client import TriggerClient
 from workflows.schedules import describe_schedules, sync_schedules
 from workflows.settings import Settings
+from workflows.status import domain_status
 
 
 async def run_client_command(
     args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
 ) -> int:
-    """Run ``schedules ...`` or ``trigger run ...``; returns the exit code."""
+    """Run ``schedules ...``, ``trigger run ...`` or ``status``; returns the exit code."""
     if args.command == "schedules":
         return await _schedules(args, domain, settings, client)
     if args.command == "trigger":
         return await _trigger_run(args, domain, settings, client)
+    if args.command == "status":
+        return await _status(domain, settings, client)
     raise ValueError(f"command: expected schedules or trigger, found {args.command!r}")
 
 
@@ -74,4 +78,16 @@ async def _trigger_run(
     if args.wait:
         outcome = await handle.result()
         print(f"outcome {outcome.status} after {outcome.attempts} attempt(s)")
+    return 0
+
+
+async def _status(domain: Domain, settings: Settings, client: Client) -> int:
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    try:
+        rows = await domain_status(client, engine, domain)
+    finally:
+        await engine.dispose()
+    for row in rows:
+        scanned = row.last_scan.isoformat(timespec="seconds") if row.last_scan else "never"
+        print(f"{row.line()} last_scan={scanned}")
     return 0

@@ -1,0 +1,87 @@
+"""Per-trigger status from Temporal visibility and the database: for `status` and `dev`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.records import matching_count_query
+from registry import Domain, Trigger, naming
+
+OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")
+
+
+@dataclass
+class TriggerStatus:
+    """What a person wants to know about one trigger at a glance."""
+
+    name: str
+    schedule: str
+    last_scan: datetime | None
+    matching: int | None
+    running: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One line: name, schedule, matching, running and outcome counts."""
+        matching = "-" if self.matching is None else str(self.matching)
+        counts = " ".join(f"{k}={v}" for k, v in self.outcomes.items() if v)
+        return (
+            f"{self.name:40} {self.schedule:8} matching={matching:>6} "
+            f"running={self.running:>5} {counts or 'no finished runs yet'}"
+        )
+
+
+async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) -> TriggerStatus:
+    """Schedule state, last scan, rows matching now and run counts of one trigger."""
+    prefix = f"WorkflowId STARTS_WITH '{trigger.schedule_id}/' AND "
+    prefix += f"WorkflowType = '{naming.RECORD_WORKFLOW}'"
+
+    async def count(condition: str) -> int:
+        return (await client.count_workflows(f"{prefix} AND {condition}")).count
+
+    running, *finished = await asyncio.gather(
+        count("ExecutionStatus = 'Running'"),
+        *(
+            count(f"{naming.OUTCOME_ATTRIBUTE} = '{o}' AND ExecutionStatus != 'Running'")
+            for o in OUTCOMES
+        ),
+    )
+    schedule, last_scan = await _schedule_state(client, trigger)
+    return TriggerStatus(
+        name=f"{trigger.resource.name}.{trigger.name}",
+        schedule=schedule,
+        last_scan=last_scan,
+        matching=await _matching(engine, trigger),
+        running=running,
+        outcomes=dict(zip(OUTCOMES, finished, strict=True)),
+    )
+
+
+async def domain_status(client: Client, engine: AsyncEngine, domain: Domain) -> list[TriggerStatus]:
+    """The status of every trigger of ``domain``."""
+    return [await trigger_status(client, engine, trigger) for trigger in domain.triggers]
+
+
+async def _schedule_state(client: Client, trigger: Trigger) -> tuple[str, datetime | None]:
+    if not trigger.has_schedule:
+        return "manual", None
+    try:
+        description = await client.get_schedule_handle(trigger.schedule_id).describe()
+    except RPCError:
+        return "missing", None
+    recent = description.info.recent_actions
+    state = "paused" if description.schedule.state.paused else "active"
+    return state, recent[-1].started_at if recent else None
+
+
+async def _matching(engine: AsyncEngine, trigger: Trigger) -> int | None:
+    if trigger.resource.tenant_schema:
+        return None  # one count per schema: not worth the queries here
+    async with engine.connect() as connection:
+        return int(await connection.scalar(matching_count_query(trigger)) or 0)
