@@ -30,6 +30,7 @@ from activities.outbox import OutboxRelay
 from activities.registration import bound_activities
 from activities.runtime import Runtime, RuntimeConfig, create_engine
 from registry import Domain, RegistryError, create_ember_tables, naming
+from workflows.chunk import ChunkTriggerWorkflow
 from workflows.connection import connect, ensure_search_attributes
 from workflows.record import RecordTriggerWorkflow
 from workflows.scan import TriggerScanWorkflow
@@ -39,7 +40,12 @@ from workflows.settings import Settings
 
 logger = logging.getLogger("ember.worker")
 
-WORKFLOWS = [RecordTriggerWorkflow, TriggerScanWorkflow, ScheduledActionWorkflow]
+WORKFLOWS = [
+    RecordTriggerWorkflow,
+    ChunkTriggerWorkflow,
+    TriggerScanWorkflow,
+    ScheduledActionWorkflow,
+]
 DRAIN_TIMEOUT = timedelta(seconds=30)
 
 

@@ -17,7 +17,15 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from activities.types import DeclarationRef, Outcome, RecordRun, RetrySpec, RunSource
+from activities.types import (
+    ChunkOutcome,
+    ChunkRun,
+    DeclarationRef,
+    Outcome,
+    RecordRun,
+    RetrySpec,
+    RunSource,
+)
 from registry import Backoff, Trigger, naming
 
 TRIGGER_KEY = SearchAttributeKey.for_keyword(naming.TRIGGER_ATTRIBUTE)
@@ -150,3 +158,44 @@ async def start_many(
             return await start_record_run(client, trigger, tenant, key, **options)
 
     return list(await asyncio.gather(*(start(key) for key in keys)))
+
+
+async def start_chunk_run(
+    client: Client,
+    trigger: Trigger,
+    tenant: str | None,
+    keys: list[str],
+    *,
+    task_queue_prefix: str = "",
+    actor: dict[str, Any] | None = None,
+    with_attributes: bool = True,
+) -> WorkflowHandle[Any, ChunkOutcome]:
+    """Start (or join) one chunk run acting on ``keys`` one by one (``chunk_size`` mode)."""
+    options = trigger.options
+    ref = DeclarationRef(trigger.domain_name, trigger.resource.name, trigger.name)
+    run = ChunkRun(
+        trigger=ref,
+        tenant=tenant,
+        records=keys,
+        retry=retry_spec(options.max_attempts, options.backoff, options.timeout),
+        has_on_error=options.on_error is not None,
+        on_error_fails_job=options.on_error_fails_job,
+        set_outcome_attribute=with_attributes,
+    )
+    extra: dict[str, Any] = {}
+    if with_attributes:
+        extra["search_attributes"] = search_attributes(ref, tenant, f"{keys[0]}..{keys[-1]}")
+    return await client.start_workflow(
+        naming.CHUNK_WORKFLOW,
+        run,
+        id=naming.chunk_workflow_id(
+            trigger.domain_name, trigger.resource.name, trigger.name, tenant, keys[0], keys[-1]
+        ),
+        task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        memo={"actor": actor},
+        priority=priority(options.worker_priority),
+        result_type=ChunkOutcome,
+        **extra,
+    )

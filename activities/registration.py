@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.chunk import ChunkActivities
 from activities.runtime import Runtime
 from activities.scan import ScanActivities
 from activities.scheduled import ScheduledActivities
@@ -16,8 +17,10 @@ def bound_activities(runtime: Runtime) -> list[Callable[..., Any]]:
     records = TriggerActivities(runtime)
     scans = ScanActivities(runtime)
     scheduled = ScheduledActivities(runtime)
+    chunks = ChunkActivities(records)
     return [
         records.run_trigger_action,
+        chunks.run_trigger_chunk,
         records.run_on_error,
         scans.list_tenants,
         scans.scan_and_dispatch,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from temporalio import activity
 
-from activities.dispatch import start_many
+from activities.dispatch import start_chunk_run, start_many
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
 from activities.tenants import resolve_tenants
-from activities.types import ScanPage, ScanPageRequest, TenantsRequest, TenantsResult
-from registry import naming
+from activities.types import RunRef, ScanPage, ScanPageRequest, TenantsRequest, TenantsResult
+from registry import Trigger, naming
 from registry.keys import encode_value
 
 
@@ -43,18 +46,38 @@ class ScanActivities:
             query = scan_query(trigger, request.tenant, request.cursor, request.limit)
             rows = (await session.execute(query)).all()
         keys = [str(row[key_index]) for row in rows]
-        config = self.runtime.config
-        await start_many(
-            self.runtime.client,
-            trigger,
-            request.tenant,
-            keys,
-            concurrency=config.start_concurrency,
-            task_queue_prefix=config.task_queue_prefix,
-            actor=request.actor,
-            source="trigger",
-            with_attributes=config.search_attributes,
-        )
+        runs = await self._dispatch(trigger, request, keys)
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
-        collected = keys if request.collect_keys else []
+        collected = runs if request.collect_runs else []
         return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)
+
+    async def _dispatch(
+        self, trigger: Trigger, request: ScanPageRequest, keys: list[str]
+    ) -> list[RunRef]:
+        """Start one run per key, or one per ``chunk_size`` keys in chunk mode."""
+        config = self.runtime.config
+        common: dict[str, Any] = {
+            "task_queue_prefix": config.task_queue_prefix,
+            "actor": request.actor,
+            "with_attributes": config.search_attributes,
+        }
+        chunk_size = trigger.options.chunk_size
+        if chunk_size is None:
+            handles = await start_many(
+                self.runtime.client,
+                trigger,
+                request.tenant,
+                keys,
+                concurrency=config.start_concurrency,
+                source="trigger",
+                **common,
+            )
+            return [RunRef(handle.id) for handle in handles]
+        chunks = [keys[i : i + chunk_size] for i in range(0, len(keys), chunk_size)]
+        started = await asyncio.gather(
+            *(
+                start_chunk_run(self.runtime.client, trigger, request.tenant, chunk, **common)
+                for chunk in chunks
+            )
+        )
+        return [RunRef(handle.id, chunk=True) for handle in started]

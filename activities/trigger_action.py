@@ -23,7 +23,9 @@ logger = logging.getLogger("ember.activities")
 
 
 @dataclass(frozen=True)
-class _Attempt:
+class Attempt:
+    """Which attempt this is (1-based) and whether it is the last allowed."""
+
     number: int
     last: bool
 
@@ -39,8 +41,8 @@ class TriggerActivities:
         """Lock the record, re-check ``where``, run the action and commit, in one transaction."""
         trigger = self.runtime.trigger(request.trigger)
         number = request.attempts_before + activity.info().attempt
-        attempt = _Attempt(number, number >= request.max_attempts)
-        return await self._run(trigger, trigger.action, request, attempt)
+        attempt = Attempt(number, number >= request.max_attempts)
+        return await self.run_once(trigger, trigger.action, request, attempt)
 
     @activity.defn(name=naming.RUN_ON_ERROR)
     async def run_on_error(self, request: ActionRequest) -> ActionResult:
@@ -49,11 +51,12 @@ class TriggerActivities:
         action = trigger.on_error_action
         if action is None:
             raise ApplicationError(f"trigger {trigger.path} has no on_error", non_retryable=True)
-        return await self._run(trigger, action, request, _Attempt(request.max_attempts, True))
+        return await self.run_once(trigger, action, request, Attempt(request.max_attempts, True))
 
-    async def _run(
-        self, trigger: Trigger, action: Action, request: ActionRequest, attempt: _Attempt
+    async def run_once(
+        self, trigger: Trigger, action: Action, request: ActionRequest, attempt: Attempt
     ) -> ActionResult:
+        """One attempt in one transaction; failures raise ApplicationError (see ``settle``)."""
         options = trigger.options
 
         async def work() -> None:
@@ -72,7 +75,7 @@ class TriggerActivities:
         trigger: Trigger,
         action: Action,
         request: ActionRequest,
-        attempt: _Attempt,
+        attempt: Attempt,
     ) -> None:
         resource = trigger.resource
         await session.execute(text(lock_timeout_sql(self.runtime.config.lock_timeout)))
@@ -113,7 +116,7 @@ class TriggerActivities:
             await session.execute(insert(trigger_completions).values(row).on_conflict_do_nothing())
 
     def _log_failure(
-        self, trigger: Trigger, request: ActionRequest, attempt: _Attempt, error: BaseException
+        self, trigger: Trigger, request: ActionRequest, attempt: Attempt, error: BaseException
     ) -> None:
         logger.warning(
             "ember: %s failed for %s/%s on attempt %d of %d: %s: %s",

@@ -148,28 +148,28 @@ class ScanPageRequest:
     cursor: list[Any] | None
     limit: int
     actor: dict[str, Any] | None = None
-    collect_keys: bool = False
+    collect_runs: bool = False
 
 
 @dataclass
 class ScanPage:
-    """Output of ``scan_and_dispatch``: how many runs it started, where to go on.
+    """Output of ``scan_and_dispatch``: how many records it dispatched, where to go on.
 
-    ``keys`` lists the records when the request asked to collect them.
+    ``runs`` lists the workflows started when the request asked to collect them.
     """
 
     dispatched: int
     cursor: list[Any] | None
     last_page: bool
-    keys: list[str] = field(default_factory=list)
+    runs: list[RunRef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class RunRef:
-    """One record run a scan started: its tenant and record key."""
+    """One run a scan started: its workflow id, and whether it is a chunk of records."""
 
-    tenant: str | None
-    record: str
+    workflow_id: str
+    chunk: bool = False
 
 
 @dataclass
@@ -205,5 +205,64 @@ class ScheduledActionRequest:
 @dataclass
 class ScheduledOutcome:
     """Output of the scheduled-action workflow: one outcome per tenant."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChunkItem:
+    """One record of a chunk and the attempts it has used."""
+
+    record: str
+    attempts_before: int = 0
+
+
+@dataclass
+class ChunkRequest:
+    """Input of ``run_trigger_chunk``: records acted on one by one, each in its transaction."""
+
+    trigger: DeclarationRef
+    tenant: str | None
+    actor: dict[str, Any] | None
+    source: RunSource
+    items: list[ChunkItem]
+    max_attempts: int
+    timeout_seconds: float
+
+
+@dataclass
+class ChunkItemResult:
+    """How one record of a chunk fared: a result, or a failure (``final``: not retryable)."""
+
+    record: str
+    result: ActionResult | None = None
+    failure: FailureInfo | None = None
+    final: bool = False
+
+
+@dataclass
+class ChunkResult:
+    """Output of ``run_trigger_chunk``."""
+
+    items: list[ChunkItemResult]
+
+
+@dataclass
+class ChunkRun:
+    """Input of the chunk workflow: one trigger, one tenant, many records."""
+
+    trigger: DeclarationRef
+    tenant: str | None
+    records: list[str]
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    has_on_error: bool = False
+    on_error_fails_job: bool = False
+    source: RunSource = "trigger"
+    set_outcome_attribute: bool = True
+
+
+@dataclass
+class ChunkOutcome:
+    """Output of the chunk workflow: one outcome per record."""
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)

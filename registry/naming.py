@@ -11,6 +11,7 @@ TRIGGER_ATTRIBUTE, RESOURCE_ATTRIBUTE, TENANT_ATTRIBUTE, RECORD_ATTRIBUTE, OUTCO
 )
 
 RECORD_WORKFLOW = "ember.RecordTrigger"
+CHUNK_WORKFLOW = "ember.ChunkTrigger"
 SCAN_WORKFLOW = "ember.TriggerScan"
 SCHEDULED_ACTION_WORKFLOW = "ember.ScheduledAction"
 RUN_NOW_SIGNAL = "run_now"
@@ -39,6 +40,13 @@ def record_workflow_id(
     return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/{pk}"
 
 
+def chunk_workflow_id(
+    domain: str, resource: str, trigger: str, tenant: str | None, first: str, last: str
+) -> str:
+    """Id of a chunk run: the trigger's runs for the records ``first`` to ``last``."""
+    return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/chunk/{first}..{last}"
+
+
 def scan_workflow_id(domain: str, resource: str, trigger: str, tenant: str | None) -> str:
     """Id of a scan started on demand (schedules make their own ids)."""
     return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/scan"
@@ -62,6 +70,7 @@ def task_queue(domain: str, queue: str, prefix: str = "") -> str:
 
 RUN_TRIGGER_ACTION = "ember.run_trigger_action"
 RUN_ON_ERROR = "ember.run_on_error"
+RUN_TRIGGER_CHUNK = "ember.run_trigger_chunk"
 LIST_TENANTS = "ember.list_tenants"
 SCAN_AND_DISPATCH = "ember.scan_and_dispatch"
 RUN_SCHEDULED_ACTION = "ember.run_scheduled_action"

@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.actors import actor_memo
 from activities.dispatch import start_many, start_record_run
-from activities.types import Outcome, ScanSummary, ScheduledOutcome
+from activities.types import ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
 from registry import Domain, Resource, ScheduledAction, Trigger, naming
 from registry.targets import RecordLike, record_target, resolve_trigger, triggers_of
 from workflows.drain import TriggerRunSummary, wait_for_runs
@@ -180,13 +180,13 @@ class TriggerClient:
         still snoozing when all others ended count as ``snoozed``; runs not
         ended after ``timeout`` seconds count as ``unfinished``.
         """
-        handles: list[WorkflowHandle[Any, Outcome]] = []
+        handles: list[WorkflowHandle[Any, Any]] = []
         for trigger in triggers_of(self.domain, target):
             scan = await self._start_scan(trigger, tenant, actor=actor, collect_runs=True)
             summary: ScanSummary = await scan.result()
             handles += [
                 self.client.get_workflow_handle(
-                    trigger.workflow_id(run.tenant, run.record), result_type=Outcome
+                    run.workflow_id, result_type=ChunkOutcome if run.chunk else Outcome
                 )
                 for run in summary.runs
             ]

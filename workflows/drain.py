@@ -11,7 +11,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from activities.types import Outcome
+from activities.types import ChunkOutcome, Outcome
 from registry import naming
 
 POLL = 0.2
@@ -47,10 +47,19 @@ class TriggerRunSummary:
         return sum(vars(self).values())
 
 
+def outcomes_of(result: Outcome | ChunkOutcome) -> list[Outcome]:
+    """The record outcomes in a record run's or a chunk run's result."""
+    return list(result.outcomes.values()) if isinstance(result, ChunkOutcome) else [result]
+
+
 async def wait_for_runs(
-    handles: Sequence[WorkflowHandle[Any, Outcome]], timeout: timedelta
+    handles: Sequence[WorkflowHandle[Any, Any]], timeout: timedelta
 ) -> TriggerRunSummary:
-    """Wait until every run ended or only snoozing runs remain, at most ``timeout``."""
+    """Wait until every run ended or only snoozing runs remain, at most ``timeout``.
+
+    A chunk run counts once per record; a chunk still running at the timeout
+    counts as one unfinished run.
+    """
     counts: Counter[str] = Counter()
     pending = {asyncio.ensure_future(h.result()): h for h in handles}
     deadline = asyncio.get_running_loop().time() + timeout.total_seconds()
@@ -63,7 +72,8 @@ async def wait_for_runs(
             done, _ = await asyncio.wait(pending, timeout=min(POLL, remaining))
             for future in done:
                 pending.pop(future)
-                counts[COUNTED_AS[future.result().status]] += 1
+                for outcome in outcomes_of(future.result()):
+                    counts[COUNTED_AS[outcome.status]] += 1
             if pending and not done and await _all_snoozing(list(pending.values())):
                 counts["snoozed"] += len(pending)
                 break
@@ -73,6 +83,8 @@ async def wait_for_runs(
     return TriggerRunSummary(**counts)
 
 
-async def _all_snoozing(handles: list[WorkflowHandle[Any, Outcome]]) -> bool:
-    states = await asyncio.gather(*(h.query(naming.STATE_QUERY, result_type=str) for h in handles))
+async def _all_snoozing(handles: list[WorkflowHandle[Any, Any]]) -> bool:
+    states = await asyncio.gather(
+        *(h.query(naming.STATE_QUERY, result_type=str) for h in handles), return_exceptions=True
+    )
     return all(state == "snoozed" for state in states)

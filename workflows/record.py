@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
-from workflows.attempts import LOCK_RETRY, failure_of, run_attempts
+from workflows.attempts import failure_of, run_attempts
+from workflows.compensation import compensate
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
-        ACTOR_ERROR,
-        DISCARD_ERROR,
         ActionRequest,
-        ActionResult,
         FailureInfo,
         Outcome,
         RecordRun,
@@ -76,7 +72,14 @@ class RecordTriggerWorkflow:
             )
             outcome = Outcome(result.status, result.attempt, reason=result.reason)  # type: ignore[arg-type]
         except ActivityError as error:
-            outcome = await self._after_failure(run, failure_of(error, run.retry), request)
+            failure = failure_of(error, run.retry)
+            outcome = await compensate(
+                failure,
+                request(failure.attempt, failure),
+                has_on_error=run.has_on_error,
+                on_error_fails_job=run.on_error_fails_job,
+                timeout_seconds=run.retry.timeout_seconds,
+            )
         self._finish(run, outcome)
         return outcome
 
@@ -92,40 +95,6 @@ class RecordTriggerWorkflow:
                 dataclasses.replace(run, attempts_used=attempts_used),
                 memo={"actor": workflow.memo_value("actor", None)},
             )
-
-    async def _after_failure(
-        self,
-        run: RecordRun,
-        failure: FailureInfo,
-        request: Callable[[int, FailureInfo | None], ActionRequest],
-    ) -> Outcome:
-        """The last attempt failed, or the run was discarded: compensate if declared."""
-        discarded = failure.type in (DISCARD_ERROR, ACTOR_ERROR)
-        reason = failure.message if discarded else None
-        unhandled = Outcome(
-            "discarded" if discarded else "failed", failure.attempt, failure, reason
-        )
-        if not run.has_on_error or failure.type == ACTOR_ERROR:
-            return unhandled
-        while True:
-            try:
-                result: ActionResult = await workflow.execute_activity(
-                    naming.RUN_ON_ERROR,
-                    request(failure.attempt, failure),
-                    result_type=ActionResult,
-                    start_to_close_timeout=timedelta(seconds=run.retry.timeout_seconds),
-                    retry_policy=RetryPolicy(maximum_attempts=1),
-                )
-            except ActivityError:
-                return Outcome("discarded", failure.attempt, failure, "on_error_failed")
-            if result.status != "locked":
-                break
-            await workflow.sleep(LOCK_RETRY)
-        if result.status != "succeeded" or discarded:
-            return unhandled
-        if run.on_error_fails_job:
-            return Outcome("failed", failure.attempt, failure)
-        return Outcome("errored_handled", failure.attempt, failure)
 
     def _finish(self, run: RecordRun, outcome: Outcome) -> None:
         self._state = "finished"

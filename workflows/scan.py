@@ -10,7 +10,6 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
-        RunRef,
         ScanPage,
         ScanPageRequest,
         ScanRequest,
@@ -60,7 +59,7 @@ class TriggerScanWorkflow:
                     retry_policy=policy,
                 )
             scan.dispatched += page.dispatched
-            scan.runs.extend(RunRef(tenant, key) for key in page.keys)
+            scan.runs.extend(page.runs)
             scan.dispatched_for_tenant += page.dispatched
             scan.cursor = page.cursor
             if page.last_page:

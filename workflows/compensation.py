@@ -1,0 +1,61 @@
+"""After the last failed attempt: the compensating on_error, and the outcome it leads to."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from workflows.attempts import LOCK_RETRY
+
+with workflow.unsafe.imports_passed_through():
+    from activities.types import (
+        ACTOR_ERROR,
+        DISCARD_ERROR,
+        ActionRequest,
+        ActionResult,
+        FailureInfo,
+        Outcome,
+    )
+    from registry import naming
+
+
+async def compensate(
+    failure: FailureInfo,
+    request: ActionRequest,
+    *,
+    has_on_error: bool,
+    on_error_fails_job: bool,
+    timeout_seconds: float,
+) -> Outcome:
+    """Run on_error (once; lock waits repeat it) and say how the run ends.
+
+    A discard stays ``discarded``; an unknown actor skips on_error (it would act
+    as nobody); an on_error that fails ends ``discarded`` with the original error.
+    """
+    discarded = failure.type in (DISCARD_ERROR, ACTOR_ERROR)
+    reason = failure.message if discarded else None
+    unhandled = Outcome("discarded" if discarded else "failed", failure.attempt, failure, reason)
+    if not has_on_error or failure.type == ACTOR_ERROR:
+        return unhandled
+    while True:
+        try:
+            result: ActionResult = await workflow.execute_activity(
+                naming.RUN_ON_ERROR,
+                request,
+                result_type=ActionResult,
+                start_to_close_timeout=timedelta(seconds=timeout_seconds),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except ActivityError:
+            return Outcome("discarded", failure.attempt, failure, "on_error_failed")
+        if result.status != "locked":
+            break
+        await workflow.sleep(LOCK_RETRY)
+    if result.status != "succeeded" or discarded:
+        return unhandled
+    if on_error_fails_job:
+        return Outcome("failed", failure.attempt, failure)
+    return Outcome("errored_handled", failure.attempt, failure)
