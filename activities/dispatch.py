@@ -77,6 +77,7 @@ def record_run(
     source: RunSource,
     action_input: dict[str, Any] | None,
     with_attributes: bool,
+    scanned_at: float | None = None,
 ) -> RecordRun:
     """The record workflow's input for ``trigger`` on one record."""
     options = trigger.options
@@ -90,6 +91,7 @@ def record_run(
         source=source,
         input=action_input,
         set_outcome_attribute=with_attributes,
+        scanned_at=scanned_at,
     )
 
 
@@ -105,6 +107,7 @@ async def start_record_run(
     action_input: dict[str, Any] | None = None,
     run_now: bool = False,
     with_attributes: bool = True,
+    scanned_at: float | None = None,
 ) -> WorkflowHandle[Any, Outcome]:
     """Start the run of ``trigger`` for one record, or join the one already running.
 
@@ -118,6 +121,7 @@ async def start_record_run(
         source=source,
         action_input=action_input,
         with_attributes=with_attributes,
+        scanned_at=scanned_at,
     )
     common: dict[str, Any] = {
         "id": trigger.workflow_id(tenant, key),

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from temporalio.runtime import Runtime as SdkRuntime
 
 from activities.dispatch import start_record_run
+from activities.metrics import OUTBOX_LAG, record_latency
 from activities.runtime import Runtime
 from registry.signing import seal
 from registry.tables import outbox
@@ -31,6 +34,8 @@ class OutboxRelay:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        sdk_runtime = runtime.client.service_client.config.runtime or SdkRuntime.default()
+        self._meter = sdk_runtime.metric_meter
 
     async def deliver_once(self) -> int:
         """Deliver one batch; returns how many rows were delivered."""
@@ -38,16 +43,18 @@ class OutboxRelay:
         async with self.runtime.sessions() as session, session.begin():
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.request)
+                    select(outbox.c.id, outbox.c.request, outbox.c.created_at)
                     .where(outbox.c.request["domain"].astext == self.runtime.domain.name)
                     .order_by(outbox.c.id)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row_id, request in rows:
+            for row_id, request, created_at in rows:
                 try:
                     await self._start(request)
+                    lag = datetime.now(UTC) - created_at
+                    record_latency(self._meter, OUTBOX_LAG, request["trigger"], lag)
                 except Exception as error:
                     logger.warning("ember: outbox row %s not delivered: %s", row_id, error)
                     await session.execute(

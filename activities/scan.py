@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
 
 from activities.dispatch import start_chunk_run, start_many
+from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
 from activities.tenants import resolve_tenants
@@ -37,6 +40,7 @@ class ScanActivities:
     @activity.defn(name=naming.SCAN_AND_DISPATCH)
     async def scan_and_dispatch(self, request: ScanPageRequest) -> ScanPage:
         """Read one keyset page of matching keys and start (or join) a run for each."""
+        started = time.monotonic()
         trigger = self.runtime.trigger(request.trigger)
         key_index = [column.key for column, _ in scan_columns(trigger)].index(
             trigger.resource.primary_key.key
@@ -47,6 +51,8 @@ class ScanActivities:
             rows = (await session.execute(query)).all()
         keys = [str(row[key_index]) for row in rows]
         runs = await self._dispatch(trigger, request, keys)
+        elapsed = timedelta(seconds=time.monotonic() - started)
+        record_scan_page(activity.metric_meter(), trigger.name, elapsed, len(keys))
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
         collected = runs if request.collect_runs else []
         return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)
@@ -70,6 +76,7 @@ class ScanActivities:
                 keys,
                 concurrency=config.start_concurrency,
                 source="trigger",
+                scanned_at=time.time(),
                 **common,
             )
             return [RunRef(handle.id) for handle in handles]

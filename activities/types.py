@@ -75,6 +75,7 @@ class RecordRun:
     input: dict[str, Any] | None = None
     attempts_used: int = 0
     set_outcome_attribute: bool = True
+    scanned_at: float | None = None
 
 
 @dataclass

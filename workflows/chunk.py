@@ -12,6 +12,7 @@ from workflows.attempts import LOCK_RETRY
 from workflows.compensation import compensate
 
 with workflow.unsafe.imports_passed_through():
+    from activities.metrics import count_runs
     from activities.types import (
         ActionRequest,
         ChunkItem,
@@ -151,6 +152,8 @@ class ChunkTriggerWorkflow:
             worst = max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else 0)
             workflow.upsert_search_attributes([OUTCOME.value_set(worst)])
         counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+        for status, runs in counts.items():
+            count_runs(workflow.metric_meter(), run.trigger.name, status, runs)
         workflow.logger.info(
             "ember chunk finished trigger=%s tenant=%s records=%d outcomes=%s",
             f"{run.trigger.resource}.{run.trigger.name}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
@@ -14,6 +15,7 @@ from workflows.attempts import failure_of, run_attempts
 from workflows.compensation import compensate
 
 with workflow.unsafe.imports_passed_through():
+    from activities.metrics import SCAN_TO_START, count_runs, record_latency
     from activities.types import (
         ActionRequest,
         FailureInfo,
@@ -49,6 +51,9 @@ class RecordTriggerWorkflow:
     async def run(self, run: RecordRun) -> Outcome:
         """Run the trigger's action until it succeeds, is cancelled or fails for good."""
         actor: dict[str, Any] | None = workflow.memo_value("actor", None)
+        if run.scanned_at is not None and run.attempts_used == 0 and self._snoozes == 0:
+            latency = workflow.now() - datetime.fromtimestamp(run.scanned_at, UTC)
+            record_latency(workflow.metric_meter(), SCAN_TO_START, run.trigger.name, latency)
 
         def request(attempts_used: int, error: FailureInfo | None = None) -> ActionRequest:
             return ActionRequest(
@@ -98,6 +103,7 @@ class RecordTriggerWorkflow:
 
     def _finish(self, run: RecordRun, outcome: Outcome) -> None:
         self._state = "finished"
+        count_runs(workflow.metric_meter(), run.trigger.name, outcome.status)
         self._set_outcome(run, outcome.status)
         duration = (workflow.now() - workflow.info().start_time).total_seconds()
         workflow.logger.info(
