@@ -21,7 +21,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from examples.helpdesk.models import Organisation, Ticket, User
 from registry.naming import SEARCH_ATTRIBUTES
-from workflows.devstack import DevStack
+from workflows.devstack import DevStack, stop_leftovers
 
 
 def free_port() -> int:
@@ -53,6 +53,7 @@ def root() -> Iterator[Path]:
     # Not under pytest's basetemp (see tests/conftest.py on its 0700 parent).
     path = Path(tempfile.mkdtemp(prefix="ember-dev-")) / ".ember"
     yield path
+    stop_leftovers(path)  # only does something when a test failed half-way
     shutil.rmtree(path.parent, ignore_errors=True)
 
 
@@ -122,19 +123,20 @@ async def test_a_live_stack_is_refused_and_a_killed_ones_servers_are_taken_over(
     root: Path,
 ) -> None:
     temporal_port, ui_port = free_port(), free_port()
-    holder = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        HOLD_STACK,
-        str(root),
-        str(temporal_port),
-        str(ui_port),
-        cwd=Path(__file__).parents[2],
-        stdout=asyncio.subprocess.PIPE,
-    )
+    # Output to a file, not a pipe: the servers it leaves behind would hold a pipe open.
+    log = root.parent / "holder.log"
+    with log.open("wb") as output:
+        holder = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-c", HOLD_STACK, str(root), str(temporal_port), str(ui_port)],
+            cwd=Path(__file__).parents[2],
+            stdout=output,
+        )
     try:
-        assert holder.stdout is not None
-        assert await asyncio.wait_for(holder.stdout.readline(), 60) == b"up\n"
+        for _ in range(600):
+            if log.read_bytes().startswith(b"up") or holder.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert log.read_bytes().startswith(b"up")
         with pytest.raises(RuntimeError, match=f"found process {holder.pid} running one"):
             await DevStack(root, temporal_port=free_port(), ui_port=free_port()).start()
     finally:

