@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import signal
 import sys
@@ -374,11 +375,34 @@ async def run_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (EMBER_LOG_JSON)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def use_json_logs() -> None:
+    """Switch every handler of the root logger to JSON lines."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonLogFormatter())
+
+
 async def execute(args: argparse.Namespace) -> int:
     """Run one command; returns the exit code."""
     if args.command == "dev":
         return await run_dev(args)
     settings = settings_from(args)
+    if settings.log_json:
+        use_json_logs()
     domain = load_domain(settings.app)
     if args.command == "validate":
         domain.validate(settings.queues)

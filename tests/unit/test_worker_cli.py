@@ -1,0 +1,70 @@
+"""The command line without servers: settings errors, app loading, validate, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worker import CommandError, JsonLogFormatter, build_parser, load_domain, settings_from
+from workflows.settings import Settings, parse_queues
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "worker.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        timeout=60,
+    )
+
+
+def test_queues_parse_and_a_bad_value_names_the_variable() -> None:
+    assert parse_queues("tickets=10, default=5") == {"tickets": 10, "default": 5}
+    with pytest.raises(CommandError, match=r"EMBER_QUEUES: .*whole number"):
+        settings_from(build_parser().parse_args(["--queues", "tickets=many", "validate"]))
+
+
+def test_options_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBER_TEMPORAL_ADDRESS", "from-env:7233")
+    args = build_parser().parse_args(["--temporal-address", "from-cli:7233", "validate"])
+    assert settings_from(args).temporal_address == "from-cli:7233"
+    assert Settings().temporal_address == "from-env:7233"
+
+
+def test_load_domain_explains_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="EMBER_APP: expected module:attribute"):
+        load_domain("no_colon")
+    with pytest.raises(ValueError, match="expected an importable module"):
+        load_domain("does.not.exist:domain")
+    with pytest.raises(ValueError, match=r"to be a registry\.Domain, found"):
+        load_domain("examples.helpdesk.app:build_helpdesk")
+
+
+def test_validate_lists_triggers_and_schedules() -> None:
+    result = run_cli("--app", "examples.helpdesk.app:helpdesk", "validate")
+    assert result.returncode == 0, result.stderr
+    assert "trigger  tickets.escalate_stale" in result.stdout
+    assert "schedule tickets.daily_digest" in result.stdout
+
+
+def test_validate_of_a_broken_registry_exits_non_zero_listing_every_problem() -> None:
+    result = run_cli("--app", "examples.helpdesk.app:helpdesk", "--queues", "tickets=1", "validate")
+    assert result.returncode == 1
+    assert "daily_digest.queue: expected a queue the worker runs" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_log_lines_are_json_objects() -> None:
+    record = logging.LogRecord("ember.worker", logging.INFO, __file__, 1, "hello %s", ("x",), None)
+    line = json.loads(JsonLogFormatter().format(record))
+    assert line["message"] == "hello x" and line["level"] == "INFO"
+    assert line["logger"] == "ember.worker"
