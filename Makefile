@@ -18,7 +18,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy registry activities workflows worker.py examples bench tests
+	$(BIN)/mypy .
 
 test: lint
 	$(BIN)/pytest -m "not faults" -q

@@ -127,7 +127,7 @@ async def start_record_run(
         "id": trigger.workflow_id(tenant, key),
         "task_queue": naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        "memo": {"actor": actor},
+        "memo": {} if actor is None else {"actor": actor},
         "priority": priority(trigger.options.worker_priority),
         "result_type": Outcome,
     }
@@ -198,7 +198,7 @@ async def start_chunk_run(
         task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        memo={"actor": actor},
+        memo={} if actor is None else {"actor": actor},
         priority=priority(options.worker_priority),
         result_type=ChunkOutcome,
         **extra,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from examples.helpdesk.models import Organisation, Ticket
 from registry import Domain
 from worker import EmberWorker
 from workflows.client import TriggerClient
+from workflows.servers import temporal_binary
 from workflows.settings import Settings
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -103,3 +106,24 @@ async def ticket_values(engine: AsyncEngine, column: str, ids: Sequence[int]) ->
 def hours_ago(hours: float) -> datetime:
     """A timestamp ``hours`` in the past."""
     return datetime.now(UTC) - timedelta(hours=hours)
+
+
+async def temporal_cli(env: WorkflowEnvironment, *args: str) -> Any:
+    """Run the ``temporal`` CLI against ``env`` with JSON output; return the parsed JSON."""
+    process = await asyncio.create_subprocess_exec(
+        temporal_binary(),
+        *args,
+        "--address",
+        env.client.service_client.config.target_host,
+        "--output",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise AssertionError(f"temporal {' '.join(args)} failed: {err.decode()}")
+    text = out.decode().strip()
+    if text.startswith(("[", "{")):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 
 from sqlalchemy import delete, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain
+from examples.helpdesk.models import Ticket, User
+from registry import ActionContext, Domain, RowActorPersister
 from registry.tables import trigger_completions
-from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.servers import temporal_binary
+from tests.integration.support import (
+    add_tickets,
+    running,
+    temporal_cli,
+    ticket_values,
+    unique_domain,
+)
 
 
 def escalation_domain(**options: object) -> Domain:
@@ -163,20 +167,20 @@ async def test_two_scans_while_a_run_is_in_flight_give_one_run(
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
     runs: list[int] = []
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
     domain = unique_domain()
     tickets = domain.resource(Ticket)
 
     @tickets.action
     async def slow(ticket: Ticket, ctx: ActionContext) -> None:
         runs.append(ticket.id)
+        started.set()
         await release.wait()
 
     trigger = tickets.trigger("slow", action=slow, scheduler_cron=None)
     async with running(domain, dev_env, database_url) as ember:
         await (await ember.schedule(trigger)).result()
-        while not runs:
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(started.wait(), 30)
         await (await ember.schedule(trigger)).result()
         handle = dev_env.client.get_workflow_handle(trigger.workflow_id(None, str(ticket_id)))
         release.set()
@@ -188,30 +192,40 @@ async def test_memo_and_search_attributes_are_visible_through_the_temporal_cli(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     ids = await add_tickets(engine, 2)
-    domain = escalation_domain()
-    trigger = domain.triggers[0]
+    async with AsyncSession(engine) as session, session.begin():
+        agent = User(id=7, organisation="acme", name="Agent")
+        session.add(agent)
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, actor_persister=RowActorPersister(User))
+
+    @tickets.action
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        ticket.escalated_by = ctx.actor.id
+
+    trigger = tickets.trigger("escalate", action=escalate, scheduler_cron=None)
     async with running(domain, dev_env, database_url) as ember:
-        await ember.schedule_and_run_triggers(domain)
-    address = dev_env.client.service_client.config.target_host
-    query = f"EmberTrigger='escalate' AND EmberResource='tickets' AND EmberOutcome='succeeded'"
-    records: set[str] = set()
+        await ember.schedule_and_run_triggers(domain, actor=agent)
+    assert await ticket_values(engine, "escalated_by", ids) == [7, 7]
+    query = (
+        "EmberTrigger='escalate' AND EmberResource='tickets' AND EmberTenant='-' "
+        f"AND EmberOutcome='succeeded' AND WorkflowId STARTS_WITH '{trigger.schedule_id}/'"
+    )
+    listed: set[str] = set()
     for _ in range(50):  # visibility is eventually consistent
-        listed = subprocess.run(
-            [temporal_binary(), "workflow", "list", "--address", address, "--query",
-             query + f" AND WorkflowId STARTS_WITH '{trigger.schedule_id}/'", "--output", "json"],
-            capture_output=True, text=True, check=True,
-        )
-        records = {json.loads(line)["execution"]["workflowId"] for line in _json_lines(listed.stdout)}
-        if len(records) == 2:
+        rows = await temporal_cli(dev_env, "workflow", "list", "--query", query)
+        listed = {row["execution"]["workflowId"] for row in rows}
+        if len(listed) == len(ids):
             break
         await asyncio.sleep(0.2)
-    assert records == {trigger.workflow_id(None, str(i)) for i in ids}
-    described = subprocess.run(
-        [temporal_binary(), "workflow", "describe", "--address", address, "--workflow-id",
-         trigger.workflow_id(None, str(ids[0])), "--output", "json"],
-        capture_output=True, text=True, check=True,
+    assert listed == {trigger.workflow_id(None, str(i)) for i in ids}
+    described = await temporal_cli(
+        dev_env, "workflow", "describe", "--workflow-id", trigger.workflow_id(None, str(ids[0]))
     )
-    assert "memo" in json.loads(described.stdout)["workflowExecutionInfo"]
+    info = described["workflowExecutionInfo"]
+    memo = json.dumps(info["memo"])
+    assert "actor" in memo and "users" in memo and "Agent" not in memo
+    attributes = info["searchAttributes"]["indexedFields"]
+    assert set(attributes) >= {"EmberTrigger", "EmberRecord", "EmberOutcome"}
 
 
 async def _wait_until_deleted(env: WorkflowEnvironment, workflow_id: str) -> None:
@@ -222,10 +236,3 @@ async def _wait_until_deleted(env: WorkflowEnvironment, workflow_id: str) -> Non
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{workflow_id} was not deleted")
-
-
-def _json_lines(output: str) -> list[str]:
-    output = output.strip()
-    if output.startswith("["):
-        return [json.dumps(item) for item in json.loads(output)]
-    return [line for line in output.splitlines() if line.strip()]
