@@ -58,7 +58,11 @@ def scripted(script: Script, **options: object) -> tuple[Domain, Trigger]:
 
 
 async def run_one(
-    env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, domain: Domain, trigger: Trigger
+    env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    domain: Domain,
+    trigger: Trigger,
 ) -> tuple[int, Outcome]:
     (ticket_id,) = await add_tickets(engine, 1)
     async with running(domain, env, database_url, search_attributes=False) as ember:

@@ -91,9 +91,7 @@ async def test_tenants_are_scanned_one_by_one_with_their_own_ids(
     globex = await add_tickets(engine, 2, organisation="globex", first_id=50)
     seen: list[tuple[str | None, int]] = []
     domain = unique_domain()
-    tickets = domain.resource(
-        Ticket, tenant_column="organisation", list_tenants=["acme", "globex"]
-    )
+    tickets = domain.resource(Ticket, tenant_column="organisation", list_tenants=["acme", "globex"])
 
     @tickets.action
     async def note(ticket: Ticket, ctx: ActionContext) -> None:
