@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -267,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_one.add_argument("trigger")
     run_one.add_argument("pk")
     run_one.add_argument("--tenant", help="the record's tenant")
+    run_one.add_argument(
+        "--actor-ref", help='the actor\'s reference, e.g. \'{"type": "users", "id": 7}\''
+    )
     run_one.add_argument("--wait", action="store_true", help="wait for the outcome")
     return parser
 
@@ -417,8 +421,9 @@ async def execute(args: argparse.Namespace) -> int:
     if args.command == "run":
         await run_until_signalled(EmberWorker(domain, settings))
         return 0
-    from workflows.commands import run_client_command
+    from workflows.commands import check_arguments, run_client_command
 
+    check_arguments(args, domain)  # before connecting: a typo is not a network problem
     return await run_client_command(args, domain, settings, await connect_from(settings))
 
 
@@ -439,9 +444,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal SDK's native threads can crash interpreter finalisation
+    # (PyGILState_Release); everything is flushed and closed, so leave at once.
+    os._exit(code)

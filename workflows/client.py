@@ -13,7 +13,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from activities.actors import actor_memo
 from activities.dispatch import start_many, start_record_run
 from activities.types import ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
-from registry import Domain, Resource, ScheduledAction, Trigger, naming
+from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
+from registry.signing import seal
 from registry.targets import RecordLike, record_target, resolve_trigger, triggers_of
 from workflows.drain import TriggerRunSummary, wait_for_runs
 from workflows.schedules import scan_request, scheduled_run
@@ -97,6 +98,7 @@ class TriggerClient:
         actor: Any = None,
         tenant: str | None = None,
         input: dict[str, Any] | None = None,
+        actor_ref: ActorRef | None = None,
     ) -> WorkflowHandle[Any, Outcome]:
         """Run ``trigger`` for ``record`` now (signal-with-start).
 
@@ -109,16 +111,21 @@ class TriggerClient:
             actor: who is acting (stored as a reference in the memo).
             tenant: the record's tenant (read from the instance when omitted).
             input: action input replacing the trigger's ``action_input``.
+            actor_ref: an actor given by its reference (e.g. ``{"type": "users",
+                "id": 7}``) instead of ``actor``.
         """
         resolved = resolve_trigger(self.domain, trigger)
         target = record_target(resolved, record, tenant, input)
+        memo = actor_memo(resolved.resource, actor, self.signing_key)
+        if actor_ref is not None:
+            memo = seal(actor_ref, self.signing_key)
         return await start_record_run(
             self.client,
             resolved,
             target.tenant,
             target.key,
             task_queue_prefix=self.task_queue_prefix,
-            actor=actor_memo(resolved.resource, actor, self.signing_key),
+            actor=memo,
             source="direct",
             action_input=input,
             run_now=True,

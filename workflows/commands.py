@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from temporalio.client import Client
 
 from activities.runtime import create_engine
-from registry import Domain
+from registry import Domain, ScheduledAction, Trigger
 from workflows.client import TriggerClient
 from workflows.schedules import describe_schedules, sync_schedules
 from workflows.settings import Settings
 from workflows.status import domain_status
+
+
+def check_arguments(args: argparse.Namespace, domain: Domain) -> None:
+    """Resolve the resource and trigger or schedule names given, or raise naming the known ones."""
+    if args.command == "trigger":
+        domain.get_trigger(args.resource, args.trigger)
+    elif args.command == "schedules" and args.schedule_command not in ("list", "sync"):
+        _declaration(domain, args.resource, args.name)
 
 
 async def run_client_command(
@@ -45,11 +54,7 @@ async def _schedules(
             for schedule_id in getattr(report, label):
                 print(f"{label:9} {schedule_id}")
         return 0
-    resource = domain.get_resource(args.resource)
-    declaration = resource.triggers.get(args.name) or resource.schedules.get(args.name)
-    if declaration is None:
-        known = ", ".join(sorted([*resource.triggers, *resource.schedules])) or "none"
-        raise ValueError(f"name: expected one of ({known}), found {args.name!r}")
+    declaration = _declaration(domain, args.resource, args.name)
     handle = client.get_schedule_handle(declaration.schedule_id)
     if verb == "pause":
         await handle.pause(note="paused with worker.py schedules pause")
@@ -59,6 +64,15 @@ async def _schedules(
         await handle.trigger()
     print(f"{verb}: {declaration.schedule_id}")
     return 0
+
+
+def _declaration(domain: Domain, resource_name: str, name: str) -> Trigger | ScheduledAction:
+    resource = domain.get_resource(resource_name)
+    declaration = resource.triggers.get(name) or resource.schedules.get(name)
+    if declaration is None:
+        known = ", ".join(sorted([*resource.triggers, *resource.schedules])) or "none"
+        raise ValueError(f"name: expected one of ({known}) on {resource_name!r}, found {name!r}")
+    return declaration
 
 
 async def _trigger_run(
@@ -73,7 +87,16 @@ async def _trigger_run(
         signing_key=key.get_secret_value().encode() if key else None,
     )
     record = (trigger.resource.model, args.pk)
-    handle = await ember.run_trigger(record, trigger, tenant=args.tenant)
+    actor_ref = None
+    if args.actor_ref:
+        try:
+            actor_ref = json.loads(args.actor_ref)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"--actor-ref: expected a JSON object such as "
+                f'\'{{"type": "users", "id": 7}}\', found {args.actor_ref!r} ({error})'
+            ) from None
+    handle = await ember.run_trigger(record, trigger, tenant=args.tenant, actor_ref=actor_ref)
     print(f"started {handle.id}")
     if args.wait:
         outcome = await handle.result()

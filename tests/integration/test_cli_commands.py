@@ -1,0 +1,84 @@
+"""The worker.py verbs that talk to Temporal: trigger run, schedules, status."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from examples.helpdesk.app import build_helpdesk
+from examples.helpdesk.models import Ticket, User
+from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "worker.py"),
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_trigger_run_schedules_and_status_from_the_command_line(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1, organisation="acme", priority="urgent")
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(User).values(id=7, organisation="acme", name="Ada", is_admin=True)
+        )
+    name = unique_domain("cli").name
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "EMBER_APP": "tests.integration.apps.helpdesk_app:domain",
+        "EMBER_TEST_DOMAIN": name,
+        "EMBER_DATABASE_URL": database_url,
+        "EMBER_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+    }
+    async with running(build_helpdesk(name), dev_env, database_url):
+        code, out, err = await cli(
+            env,
+            "trigger",
+            "run",
+            "tickets",
+            "escalate_urgent_now",
+            str(ticket_id),
+            "--tenant",
+            "acme",
+            "--actor-ref",
+            '{"type": "users", "id": 7}',
+            "--wait",
+        )
+        assert code == 0, err
+        assert "outcome succeeded" in out
+        assert await ticket_values(engine, "escalated_by", [ticket_id]) == [7]
+
+        code, out, err = await cli(env, "schedules", "sync")
+        assert code == 0, err
+        assert f"created   ember/{name}/tickets/escalate_stale" in out
+        code, out, err = await cli(env, "schedules", "pause", "tickets", "escalate_stale")
+        assert code == 0 and "pause: " in out, err
+        async with engine.begin() as connection:
+            await connection.execute(update(Ticket).values(escalated=False, priority="normal"))
+        code, out, err = await cli(env, "status")
+        assert code == 0, err
+        stale = next(line for line in out.splitlines() if "escalate_stale" in line)
+        assert "paused" in stale and "matching=     1" in stale
+
+    code, out, err = await cli(env, "trigger", "run", "tickets", "nope", "1")
+    assert code == 2 and "trigger: expected one of (" in err and "Traceback" not in err
