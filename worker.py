@@ -33,7 +33,7 @@ from activities.registration import bound_activities
 from activities.runtime import Runtime, RuntimeConfig, create_engine
 from registry import Domain, RegistryError, create_ember_tables, naming
 from workflows.chunk import ChunkTriggerWorkflow
-from workflows.connection import connect, ensure_search_attributes
+from workflows.connection import connect_with, ensure_search_attributes
 from workflows.record import RecordTriggerWorkflow
 from workflows.scan import TriggerScanWorkflow
 from workflows.scheduled import ScheduledActionWorkflow
@@ -51,26 +51,12 @@ WORKFLOWS = [
 DRAIN_TIMEOUT = timedelta(seconds=30)
 
 
-async def connect_from(settings: Settings) -> Client:
-    """A Temporal client from the ``EMBER_TEMPORAL_*`` settings."""
-    api_key = settings.temporal_api_key
-    return await connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        tls_cert=settings.temporal_tls_cert,
-        tls_key=settings.temporal_tls_key,
-        api_key=api_key.get_secret_value() if api_key else None,
-        metrics_bind=settings.metrics_bind,
-    )
-
-
 def runtime_config(settings: Settings, *, search_attributes: bool = True) -> RuntimeConfig:
     """The runtime knobs the settings ask for."""
-    key = settings.actor_signing_key
     return RuntimeConfig(
         task_queue_prefix=settings.task_queue_prefix,
         lock_timeout=settings.lock_timeout,
-        signing_key=key.get_secret_value().encode() if key else None,
+        signing_key=settings.signing_key(),
         search_attributes=search_attributes,
     )
 
@@ -112,7 +98,7 @@ class EmberWorker:
 
     async def __aenter__(self) -> EmberWorker:
         self.domain.validate(queues=self.queues)
-        client = self.client = self.client or await connect_from(self.settings)
+        client = self.client = self.client or await connect_with(self.settings)
         if self._search_attributes:
             await ensure_search_attributes(client)
         engine = self._engine = create_engine(
@@ -424,7 +410,7 @@ async def execute(args: argparse.Namespace) -> int:
     from workflows.commands import check_arguments, run_client_command
 
     check_arguments(args, domain)  # before connecting: a typo is not a network problem
-    return await run_client_command(args, domain, settings, await connect_from(settings))
+    return await run_client_command(args, domain, settings, await connect_with(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

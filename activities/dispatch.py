@@ -80,19 +80,26 @@ def record_run(
     scanned_at: float | None = None,
 ) -> RecordRun:
     """The record workflow's input for ``trigger`` on one record."""
-    options = trigger.options
     return RecordRun(
-        trigger=DeclarationRef(trigger.domain_name, trigger.resource.name, trigger.name),
         tenant=tenant,
         record=key,
-        retry=retry_spec(options.max_attempts, options.backoff, options.timeout),
-        has_on_error=options.on_error is not None,
-        on_error_fails_job=options.on_error_fails_job,
         source=source,
         input=action_input,
         set_outcome_attribute=with_attributes,
         scanned_at=scanned_at,
+        **_failure_handling(trigger),
     )
+
+
+def _failure_handling(trigger: Trigger) -> dict[str, Any]:
+    """The run inputs every record and chunk run takes from its trigger."""
+    options = trigger.options
+    return {
+        "trigger": DeclarationRef(trigger.domain_name, trigger.resource.name, trigger.name),
+        "retry": retry_spec(options.max_attempts, options.backoff, options.timeout),
+        "has_on_error": options.on_error is not None,
+        "on_error_fails_job": options.on_error_fails_job,
+    }
 
 
 async def start_record_run(
@@ -175,20 +182,17 @@ async def start_chunk_run(
     with_attributes: bool = True,
 ) -> WorkflowHandle[Any, ChunkOutcome]:
     """Start (or join) one chunk run acting on ``keys`` one by one (``chunk_size`` mode)."""
-    options = trigger.options
-    ref = DeclarationRef(trigger.domain_name, trigger.resource.name, trigger.name)
     run = ChunkRun(
-        trigger=ref,
         tenant=tenant,
         records=keys,
-        retry=retry_spec(options.max_attempts, options.backoff, options.timeout),
-        has_on_error=options.on_error is not None,
-        on_error_fails_job=options.on_error_fails_job,
         set_outcome_attribute=with_attributes,
+        **_failure_handling(trigger),
     )
     extra: dict[str, Any] = {}
     if with_attributes:
-        extra["search_attributes"] = search_attributes(ref, tenant, f"{keys[0]}..{keys[-1]}")
+        extra["search_attributes"] = search_attributes(
+            run.trigger, tenant, f"{keys[0]}..{keys[-1]}"
+        )
     return await client.start_workflow(
         naming.CHUNK_WORKFLOW,
         run,
@@ -199,7 +203,7 @@ async def start_chunk_run(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         memo={} if actor is None else {"actor": actor},
-        priority=priority(options.worker_priority),
+        priority=priority(trigger.options.worker_priority),
         result_type=ChunkOutcome,
         **extra,
     )

@@ -77,17 +77,13 @@ class TriggerClient:
     @classmethod
     async def from_settings(cls, domain: Domain, settings: Settings) -> TriggerClient:
         """Connect with the same ``EMBER_*`` settings the worker uses."""
-        key = settings.actor_signing_key
-        api_key = settings.temporal_api_key
-        return await cls.connect(
+        from workflows.connection import connect_with
+
+        return cls(
+            await connect_with(settings),
             domain,
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            tls_cert=settings.temporal_tls_cert,
-            tls_key=settings.temporal_tls_key,
-            api_key=api_key.get_secret_value() if api_key else None,
             task_queue_prefix=settings.task_queue_prefix,
-            signing_key=key.get_secret_value().encode() if key else None,
+            signing_key=settings.signing_key(),
         )
 
     async def run_trigger(

@@ -79,12 +79,11 @@ async def _trigger_run(
     args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
 ) -> int:
     trigger = domain.get_trigger(args.resource, args.trigger)
-    key = settings.actor_signing_key
     ember = TriggerClient(
         client,
         domain,
         task_queue_prefix=settings.task_queue_prefix,
-        signing_key=key.get_secret_value().encode() if key else None,
+        signing_key=settings.signing_key(),
     )
     record = (trigger.resource.model, args.pk)
     actor_ref = None

@@ -14,6 +14,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, TLSConfig
 
 from registry import naming
+from workflows.settings import Settings
 
 _runtimes: dict[str, Runtime] = {}
 
@@ -58,6 +59,19 @@ async def connect(
     runtime = metrics_runtime(metrics_bind) if metrics_bind else None
     return await Client.connect(
         address, namespace=namespace, tls=tls, api_key=api_key, runtime=runtime
+    )
+
+
+async def connect_with(settings: Settings) -> Client:
+    """A Temporal client from the ``EMBER_TEMPORAL_*`` and ``EMBER_METRICS_BIND`` settings."""
+    api_key = settings.temporal_api_key
+    return await connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls_cert=settings.temporal_tls_cert,
+        tls_key=settings.temporal_tls_key,
+        api_key=api_key.get_secret_value() if api_key else None,
+        metrics_bind=settings.metrics_bind,
     )
 
 

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
             return dict(self.queues)
         return {queue: DEFAULT_CONCURRENCY for queue in sorted(registry_queues)}
 
+    def signing_key(self) -> bytes | None:
+        """The actor signing key as bytes, or None when references are not signed."""
+        key = self.actor_signing_key
+        return key.get_secret_value().encode() if key else None
+
     def require_database_url(self) -> str:
         """The database URL, or a ValueError naming the variable to set."""
         if not self.database_url:

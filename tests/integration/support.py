@@ -46,7 +46,6 @@ async def running(
         queues=queues or dict.fromkeys(domain.queues, 10),
         **settings,
     )
-    key = worker_settings.actor_signing_key
     async with EmberWorker(
         domain,
         worker_settings,
@@ -58,7 +57,7 @@ async def running(
             env.client,
             domain,
             search_attributes=search_attributes,
-            signing_key=key.get_secret_value().encode() if key else None,
+            signing_key=worker_settings.signing_key(),
         )
 
 
