@@ -78,9 +78,19 @@ async def connect_with(settings: Settings) -> Client:
 async def ensure_search_attributes(client: Client) -> list[str]:
     """Register Ember's Keyword search attributes that are missing; return those added."""
     namespace = client.namespace
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
+    fix = (
+        "fix: add them as an admin, e.g. "
+        "`temporal operator search-attribute create --name EmberTrigger --type Keyword`"
     )
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as error:
+        raise SearchAttributeError(
+            f"search attributes: expected to list those of namespace {namespace!r}, found "
+            f"the server refusing ({error.message}); {fix}"
+        ) from error
     known = set(existing.custom_attributes) | set(existing.system_attributes)
     missing = [name for name in naming.SEARCH_ATTRIBUTES if name not in known]
     if not missing:
@@ -96,7 +106,6 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         raise SearchAttributeError(
             f"search attributes: expected {', '.join(naming.SEARCH_ATTRIBUTES)} (Keyword) in "
             f"namespace {namespace!r}, found {', '.join(missing)} missing and the server "
-            f"refused to add them ({error.message}); fix: add them as an admin, e.g. "
-            f"`temporal operator search-attribute create --name EmberTrigger --type Keyword`"
+            f"refused to add them ({error.message}); {fix}"
         ) from error
     return missing

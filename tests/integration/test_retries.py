@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
@@ -156,3 +158,34 @@ async def test_discard_ends_at_once_and_runs_on_error(
     assert (outcome.status, outcome.reason) == ("discarded", "never")
     assert len(script.attempts) == 1
     assert script.on_error_calls == [("never", 1)]
+
+
+async def test_log_errors_off_still_logs_the_final_failure(
+    test_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = Script(["fail", "fail", "fail"])
+    domain, trigger = scripted(script, max_attempts=3, log_errors=False)
+    with caplog.at_level(logging.WARNING, logger="ember.activities"):
+        await run_one(test_env, database_url, engine, domain, trigger)
+    failures = [r.getMessage() for r in caplog.records if r.name == "ember.activities"]
+    assert len(failures) == 1 and "attempt 3 of 3" in failures[0]
+
+
+async def test_log_errors_on_logs_every_failed_attempt(
+    test_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = Script(["fail", "fail"])
+    domain, trigger = scripted(script, max_attempts=2, log_final_error=False)
+    with caplog.at_level(logging.WARNING, logger="ember.activities"):
+        await run_one(test_env, database_url, engine, domain, trigger)
+    failures = [r.getMessage() for r in caplog.records if r.name == "ember.activities"]
+    assert [("attempt 1" in f, "attempt 2" in f) for f in failures] == [
+        (True, False),
+        (False, True),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -236,3 +237,32 @@ async def _wait_until_deleted(env: WorkflowEnvironment, workflow_id: str) -> Non
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{workflow_id} was not deleted")
+
+
+async def test_a_lock_not_had_in_time_is_retried_without_using_an_attempt(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1)
+    attempts: list[int] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    async def touch(ticket: Ticket, ctx: ActionContext) -> None:
+        attempts.append(ctx.attempt)
+
+    trigger = tickets.trigger("touch", action=touch, scheduler_cron=None, max_attempts=1)
+    async with (
+        running(domain, dev_env, database_url, lock_timeout=timedelta(milliseconds=200)) as ember,
+        engine.connect() as blocker,
+    ):
+        transaction = await blocker.begin()
+        await blocker.execute(
+            text("SELECT 1 FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket_id}
+        )
+        handle = await ember.run_trigger((Ticket, ticket_id), trigger)
+        await asyncio.sleep(2.5)  # several lock timeouts pass while the row is held
+        await transaction.commit()
+        outcome = await handle.result()
+    assert (outcome.status, outcome.attempts) == ("succeeded", 1)
+    assert attempts == [1]

@@ -8,13 +8,16 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Ticket
 from registry import ActionContext
+from tests.integration.apps import slow_app
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from workflows.client import TriggerClient
+from workflows.connection import SearchAttributeError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,8 +64,6 @@ async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero(
         sys.executable, str(ROOT / "worker.py"), "run", env=env, cwd=ROOT
     )
     try:
-        from tests.integration.apps import slow_app
-
         slow_app.domain.name = domain_name
         ember = TriggerClient(dev_env.client, slow_app.domain)
         handle = await ember.run_trigger((Ticket, ticket_id), "slow")
@@ -80,3 +81,15 @@ async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero(
     assert await ticket_values(engine, "escalated", [ticket_id]) == [True]
     async with running(slow_app.domain, dev_env, database_url):  # a new worker records it
         assert (await handle.result()).status == "succeeded"
+
+
+async def test_a_server_that_refuses_search_attributes_gets_a_clear_error(
+    test_env: WorkflowEnvironment, database_url: str
+) -> None:
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+    tickets.action(slow_app.slow_escalate)
+    tickets.trigger("slow", action=slow_app.slow_escalate, scheduler_cron=None)
+    with pytest.raises(SearchAttributeError, match="temporal operator search-attribute create"):
+        async with running(domain, test_env, database_url, search_attributes=True):
+            pass
