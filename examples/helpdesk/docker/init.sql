@@ -1,0 +1,2 @@
+-- The application's own database, beside Temporal's (created by auto-setup).
+CREATE DATABASE helpdesk;
