@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.sql import ClauseElement
 
 State = Literal["active", "paused", "deleted"]
 TenantList = Sequence[str] | Callable[..., Any]
@@ -88,9 +89,14 @@ class TriggerOptions(_Options):
     @field_validator("sort", mode="before")
     @classmethod
     def _sort_names(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return None if value is None else (value,)
-        return tuple(getattr(v, "key", v) for v in value)
+        """Accept a name, or a list of names or mapped columns; leave the rest to pydantic."""
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, ClauseElement):
+            raise ValueError("column names such as ['-created_at'], not a SQL expression")
+        if isinstance(value, list | tuple):
+            return tuple(getattr(v, "key", v) for v in value)
+        return value
 
 
 class ScheduleOptions(_Options):
