@@ -34,5 +34,11 @@ bench-quick: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run --quick
 
+# Headless Chromium looks at the Temporal UI of a throwaway dev stack (bench/ui_check.py).
+ui-check: $(STAMP)
+	test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(BIN)/python -m bench.ui_check
+
 clean:
 	rm -rf $(VENV) .ember .mypy_cache .ruff_cache
