@@ -24,9 +24,12 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.outbox import OutboxRelay
 from activities.registration import bound_activities
@@ -49,6 +52,35 @@ WORKFLOWS = [
     ScheduledActionWorkflow,
 ]
 DRAIN_TIMEOUT = timedelta(seconds=30)
+# Under pytest, Ember's modules are assertion-rewritten (its plugin's distribution is) and a
+# rewritten module imports _pytest; the sandbox re-imports workflow modules for every run, so
+# without passing pytest through each workflow run re-imported all of pytest (~100 ms).
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("_pytest", "pytest")
+)
+
+
+class DatabaseUnreachable(RuntimeError):
+    """PostgreSQL could not be reached or refused the connection (one line, with the fix)."""
+
+
+async def prepare_database(engine: AsyncEngine) -> None:
+    """Create Ember's tables if missing; a failure to connect becomes one clear line.
+
+    Raises:
+        DatabaseUnreachable: the server is down, silent, or refuses the connection.
+    """
+    try:
+        await create_ember_tables(engine)
+    except (DBAPIError, OSError) as error:
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        found = " ".join(str(cause).split())[:300] or type(cause).__name__
+        url = make_url(engine.url).render_as_string(hide_password=True)
+        raise DatabaseUnreachable(
+            f"EMBER_DATABASE_URL: expected a PostgreSQL server accepting {url}, found "
+            f"{found}; fix: start PostgreSQL there, or correct EMBER_DATABASE_URL / "
+            "--database-url"
+        ) from error
 
 
 def runtime_config(settings: Settings, *, search_attributes: bool = True) -> RuntimeConfig:
@@ -98,13 +130,17 @@ class EmberWorker:
 
     async def __aenter__(self) -> EmberWorker:
         self.domain.validate(queues=self.queues)
+        database_url = self.settings.require_database_url()  # before any connection
         client = self.client = self.client or await connect_with(self.settings)
         if self._search_attributes:
             await ensure_search_attributes(client)
-        engine = self._engine = create_engine(
-            self.settings.require_database_url(), self.settings.database_pool_size
-        )
-        await create_ember_tables(engine)
+        engine = self._engine = create_engine(database_url, self.settings.database_pool_size)
+        try:
+            await prepare_database(engine)
+        except BaseException:
+            await engine.dispose()
+            self._engine = None
+            raise
         if self._sync:
             report = await sync_schedules(client, self.domain, self.settings.task_queue_prefix)
             logger.info(
@@ -129,6 +165,7 @@ class EmberWorker:
                         self.domain.name, queue, self.settings.task_queue_prefix
                     ),
                     workflows=WORKFLOWS,
+                    workflow_runner=WORKFLOW_RUNNER,
                     activities=activities,
                     max_concurrent_activities=concurrency,
                     graceful_shutdown_timeout=DRAIN_TIMEOUT,
@@ -400,8 +437,10 @@ async def execute(args: argparse.Namespace) -> int:
         return 0
     if args.command == "migrate":
         engine = create_engine(settings.require_database_url())
-        await create_ember_tables(engine)
-        await engine.dispose()
+        try:
+            await prepare_database(engine)
+        finally:
+            await engine.dispose()
         print("ember: tables ready")
         return 0
     if args.command == "run":
@@ -431,7 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+        line = " ".join(str(message).split()) or type(error).__name__  # one line, always
+        print(f"error: {line}", file=sys.stderr)
         return 2
 
 

@@ -57,6 +57,20 @@ class Runtime:
             )
 
 
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    """One pooled async engine per worker process."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    """One pooled async engine per worker process.
+
+    Connecting gives up after ``CONNECT_TIMEOUT_SECONDS`` unless the URL sets its own
+    ``connect_timeout``: a server that accepts but never answers must not hang the worker.
+    """
+    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -17,10 +18,35 @@ from registry import naming
 from workflows.settings import Settings
 
 _runtimes: dict[str, Runtime] = {}
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class SearchAttributeError(RuntimeError):
     """The server lacks Ember's search attributes and would not register them."""
+
+
+class TemporalUnreachable(RuntimeError):
+    """No Temporal frontend answered at the address (a one-line message saying what to fix)."""
+
+    def __init__(self, address: str, found: str) -> None:
+        super().__init__(
+            f"EMBER_TEMPORAL_ADDRESS: expected a Temporal frontend at {address}, found {found}; "
+            "fix: start Temporal there (or `python worker.py dev`), or set "
+            "EMBER_TEMPORAL_ADDRESS / --temporal-address"
+        )
+
+
+def _connect_failure(error: RuntimeError) -> str:
+    """What went wrong, in a few words, from the SDK's connection error."""
+    text = " ".join(str(error).split())
+    for marker, found in (
+        ("Connection refused", "nothing listening (connection refused)"),
+        ("Timeout expired", "a server that does not answer"),
+        ("dns error", "a host name that does not resolve"),
+    ):
+        if marker.lower() in text.lower():
+            return found
+    return text[:300]
 
 
 def metrics_runtime(bind: str) -> Runtime:
@@ -54,12 +80,26 @@ async def connect(
     api_key: str | None = None,
     metrics_bind: str | None = None,
 ) -> Client:
-    """A Temporal client: plain, mTLS (cert + key paths) or API key (Temporal Cloud)."""
+    """A Temporal client: plain, mTLS (cert + key paths) or API key (Temporal Cloud).
+
+    Raises:
+        TemporalUnreachable: nothing answered at ``address`` within
+            ``CONNECT_TIMEOUT_SECONDS``, or the connection failed.
+    """
     tls = tls_config(tls_cert, tls_key, api_key)
     runtime = metrics_runtime(metrics_bind) if metrics_bind else None
-    return await Client.connect(
+    connecting = Client.connect(
         address, namespace=namespace, tls=tls, api_key=api_key, runtime=runtime
     )
+    try:
+        return await asyncio.wait_for(connecting, CONNECT_TIMEOUT_SECONDS)
+    except TimeoutError:
+        found = f"a server that does not answer within {CONNECT_TIMEOUT_SECONDS:g}s"
+        raise TemporalUnreachable(address, found) from None
+    except RuntimeError as error:
+        if "Failed client connect" not in str(error):
+            raise
+        raise TemporalUnreachable(address, _connect_failure(error)) from error
 
 
 async def connect_with(settings: Settings) -> Client:

@@ -1,1 +1,304 @@
-"""Pytest plugin for applications testing their Ember triggers (fixtures below)."""
+"""Pytest plugin: fixtures that run an application's Ember triggers against real servers.
+
+Installing ``ember-triggers`` registers this module as the ``ember`` pytest plugin. Every
+fixture is lazy: a test that asks for none of them starts nothing. Tell Ember what to run
+in your ``conftest.py``::
+
+    import pytest
+    from sqlalchemy import MetaData
+
+    from myapp.models import Base
+    from myapp.triggers import helpdesk
+    from registry import Domain, ember_metadata
+
+    @pytest.fixture(scope="session")
+    def ember_domain() -> Domain:
+        return helpdesk
+
+    @pytest.fixture(scope="session")
+    def ember_tables() -> list[MetaData]:
+        return [Base.metadata, ember_metadata]
+
+and write tests like a user of Oban's ``drain_queue`` would::
+
+    async def test_stale_tickets_are_escalated(ember, ember_database_url) -> None:
+        ...  # insert rows through ember_database_url
+        summary = await ember.schedule_and_run_triggers(helpdesk)
+        assert summary == TriggerRunSummary(succeeded=3)
+
+Fixtures:
+
+- ``ember_postgres`` (session): a throwaway PostgreSQL server
+  (:class:`workflows.servers.LocalPostgres`), or the existing server whose URL is in
+  ``EMBER_TEST_DATABASE_URL`` (its user needs CREATEDB).
+- ``ember_tables`` (session): the ``MetaData`` created in each test database; default
+  Ember's own tables only. Override it to add your models'.
+- ``ember_database_url`` (function): URL of a fresh database holding ``ember_tables``,
+  copied from a template (``ember_template_databases`` makes one per distinct
+  ``ember_tables``) and dropped after the test.
+- ``ember_temporal`` (session): a Temporal dev server with Ember's search attributes, or
+  the server at ``EMBER_TEST_TEMPORAL_ADDRESS``.
+- ``ember_domain``: the :class:`registry.Domain` under test. You must override it.
+- ``ember_settings`` (function): the worker's :class:`workflows.settings.Settings`:
+  the test database and every queue of the domain. Override it to add e.g. an
+  ``actor_signing_key``.
+- ``ember``: runs an :class:`worker.EmberWorker` for the domain while the test runs and
+  yields a :class:`workflows.client.TriggerClient`. Schedules are not synced (nothing
+  runs on a cron behind the test's back): run scans with ``ember.schedule(...)`` or
+  ``ember.schedule_and_run_triggers(...)``. At teardown the domain's Ember workflows
+  still running (snoozing runs, scans) are terminated, so no test inherits another's
+  runs; this uses visibility, which the time-skipping test server lacks.
+
+The async fixtures need ``pytest-asyncio``; in its strict mode, mark tests with
+``@pytest.mark.asyncio``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+    from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
+
+    from registry import Domain
+    from workflows.client import TriggerClient
+    from workflows.settings import Settings
+    from workflows.testdb import DatabaseServer, TemplateDatabases
+
+DATABASE_URL_VARIABLE = "EMBER_TEST_DATABASE_URL"
+TEMPORAL_ADDRESS_VARIABLE = "EMBER_TEST_TEMPORAL_ADDRESS"
+TEMPORAL_NAMESPACE_VARIABLE = "EMBER_TEST_TEMPORAL_NAMESPACE"
+TEARDOWN_TIMEOUT = 10.0
+# The packages of the ember-triggers distribution (see _leave_ember_unrewritten).
+EMBER_PACKAGES = ("registry", "activities", "workflows", "worker")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _AsyncFixture(Protocol):
+    def __call__(self, *, scope: str = ..., loop_scope: str | None = ...) -> Callable[[F], F]: ...
+
+
+def _needs_pytest_asyncio(*, scope: str = "function", loop_scope: str | None = None) -> Any:
+    """Stand-in for ``pytest_asyncio.fixture``: a fixture that says what is missing."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        def missing() -> None:
+            pytest.fail(
+                f"{function.__name__}: expected pytest-asyncio to run Ember's async fixtures, "
+                "found it missing; fix: pip install pytest-asyncio",
+                pytrace=False,
+            )
+
+        missing.__doc__ = function.__doc__
+        return pytest.fixture(scope=scope, name=function.__name__)(missing)  # type: ignore[call-overload]
+
+    return decorate
+
+
+try:
+    import pytest_asyncio
+
+    async_fixture = cast(_AsyncFixture, pytest_asyncio.fixture)
+except ImportError:  # pragma: no cover - pytest-asyncio is part of ember's dev extra
+    async_fixture = cast(_AsyncFixture, _needs_pytest_asyncio)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep pytest from rewriting Ember's own modules (see below)."""
+    _leave_ember_unrewritten(config)
+
+
+def _leave_ember_unrewritten(config: pytest.Config) -> None:
+    """Undo the assertion-rewrite marking this plugin's registration causes.
+
+    Pytest marks every top-level package of a plugin's distribution for assertion
+    rewriting, so registering this plugin marks all of Ember. Temporal's sandbox
+    re-imports the workflow modules for every workflow run, and a rewritten module
+    is re-parsed and re-rewritten each time (tens of milliseconds per run). Ember's
+    runtime holds no test assertions, so it is left alone; this module is already
+    imported (and rewritten, as a plugin should be).
+    """
+    hook = getattr(config.pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if not isinstance(marked, set):
+        return
+    marked.difference_update(EMBER_PACKAGES)
+    cache = getattr(hook, "_marked_for_rewrite_cache", None)
+    if isinstance(cache, dict):
+        for name in [n for n in cache if n.partition(".")[0] in EMBER_PACKAGES]:
+            del cache[name]
+
+
+@pytest.fixture(scope="session")
+def ember_postgres() -> Iterator[DatabaseServer]:
+    """A throwaway PostgreSQL server, or the one at ``EMBER_TEST_DATABASE_URL``."""
+    url = os.environ.get(DATABASE_URL_VARIABLE)
+    if url:
+        from workflows.testdb import ExistingPostgres
+
+        yield ExistingPostgres(url)
+        return
+    from workflows.servers import LocalPostgres
+
+    server = LocalPostgres.start(Path(tempfile.mkdtemp(prefix="ember-pg-")), keep=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ember_tables() -> list[MetaData]:
+    """The tables of each test database: Ember's own; override to add your models'."""
+    from registry import ember_metadata
+
+    return [ember_metadata]
+
+
+@async_fixture(scope="session", loop_scope="session")
+async def ember_template_databases(
+    ember_postgres: DatabaseServer,
+) -> AsyncIterator[TemplateDatabases]:
+    """The template databases test databases are copied from."""
+    from workflows.testdb import TemplateDatabases
+
+    templates = TemplateDatabases(ember_postgres)
+    yield templates
+    await templates.drop_all()
+
+
+@async_fixture()
+async def ember_database_url(
+    ember_postgres: DatabaseServer,
+    ember_template_databases: TemplateDatabases,
+    ember_tables: list[MetaData],
+) -> AsyncIterator[str]:
+    """URL of a fresh database holding ``ember_tables``, dropped after the test."""
+    template = await ember_template_databases.template_for(ember_tables)
+    name = f"ember_test_{uuid.uuid4().hex[:16]}"
+    url = await ember_postgres.create_database(name, template=template)
+    yield url
+    await ember_postgres.drop_database(name)
+
+
+@async_fixture(scope="session", loop_scope="session")
+async def ember_temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server with Ember's search attributes, or ``EMBER_TEST_TEMPORAL_ADDRESS``."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from workflows.servers import start_dev_server
+
+    address = os.environ.get(TEMPORAL_ADDRESS_VARIABLE)
+    if address:
+        from temporalio.client import Client
+
+        from workflows.connection import ensure_search_attributes
+
+        namespace = os.environ.get(TEMPORAL_NAMESPACE_VARIABLE, "default")
+        client = await Client.connect(address, namespace=namespace)
+        await ensure_search_attributes(client)
+        yield WorkflowEnvironment.from_client(client)
+        return
+    async with await start_dev_server() as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def ember_domain() -> Domain:
+    """The Domain under test: override this fixture in your conftest.py."""
+    pytest.fail(
+        "ember_domain: expected your registry.Domain, found no override of the fixture; "
+        "fix: in conftest.py define\n"
+        "    @pytest.fixture(scope='session')\n"
+        "    def ember_domain() -> Domain:\n"
+        "        return my_domain",
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def ember_settings(ember_domain: Domain, ember_database_url: str) -> Settings:
+    """The worker's settings: the test database and every queue of the domain."""
+    from workflows.settings import DEFAULT_CONCURRENCY, Settings
+
+    return Settings(
+        database_url=ember_database_url,
+        queues=dict.fromkeys(sorted(ember_domain.queues), DEFAULT_CONCURRENCY),
+    )
+
+
+@async_fixture()
+async def ember(
+    ember_domain: Domain, ember_temporal: WorkflowEnvironment, ember_settings: Settings
+) -> AsyncIterator[TriggerClient]:
+    """A client of a worker running ``ember_domain`` for the duration of the test."""
+    from worker import EmberWorker
+    from workflows.client import TriggerClient
+
+    attributes = not ember_temporal.supports_time_skipping  # the test server has no visibility
+    async with EmberWorker(
+        ember_domain,
+        ember_settings,
+        client=ember_temporal.client,
+        sync=False,
+        search_attributes=attributes,
+    ):
+        try:
+            yield TriggerClient(
+                ember_temporal.client,
+                ember_domain,
+                task_queue_prefix=ember_settings.task_queue_prefix,
+                signing_key=ember_settings.signing_key(),
+                search_attributes=attributes,
+            )
+        finally:
+            if attributes:
+                await terminate_runs(ember_temporal.client, ember_domain)
+
+
+async def terminate_runs(
+    client: Client, domain: Domain, *, timeout: float = TEARDOWN_TIMEOUT
+) -> int:
+    """Terminate every running Ember workflow of ``domain``; return how many were.
+
+    Waits until visibility lists none running (at most ``timeout`` seconds).
+    """
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from registry import naming
+
+    query = (
+        f"WorkflowId STARTS_WITH '{naming.domain_prefix(domain.name)}' "
+        "AND ExecutionStatus = 'Running'"
+    )
+    terminated: set[tuple[str, str | None]] = set()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        listed = [(run.id, run.run_id) async for run in client.list_workflows(query)]
+        if not listed:
+            break
+        for workflow_id, run_id in listed:
+            if (workflow_id, run_id) in terminated:
+                continue
+            try:
+                await client.get_workflow_handle(workflow_id, run_id=run_id).terminate(
+                    reason="ember test teardown"
+                )
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it ended meanwhile
+                    raise
+            terminated.add((workflow_id, run_id))
+        await asyncio.sleep(0.1)
+    return len(terminated)

@@ -1,0 +1,162 @@
+"""Transactional enqueue: a run starts if and only if the enqueuing transaction commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.types import Outcome
+from examples.helpdesk.models import Organisation, Ticket, User
+from registry import ActionContext, Domain, RowActorPersister, Trigger, enqueue_trigger
+from tests.integration.support import add_tickets, running, unique_domain
+from tests.integration.waiting import eventually, outbox_rows, workflow_status
+
+
+class Reason(BaseModel):
+    """Input of the enqueued action."""
+
+    reason: str = "unspecified"
+
+
+@dataclass
+class Seen:
+    """What the actions of the outbox domain saw."""
+
+    escalated: list[tuple[int, Any, str]] = field(default_factory=list)
+    followed_up: list[int] = field(default_factory=list)
+
+
+def outbox_domain(seen: Seen) -> tuple[Domain, Trigger, Trigger]:
+    """``escalate`` (input, actor) and ``triage``, whose action enqueues ``escalate``."""
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, actor_persister=RowActorPersister(User))
+
+    @tickets.action(input=Reason)
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        actor = ctx.actor.name if isinstance(ctx.actor, User) else ctx.actor
+        seen.escalated.append((ticket.id, actor, ctx.input.reason))
+        ticket.escalated = True
+
+    @tickets.action
+    async def triage(ticket: Ticket, ctx: ActionContext) -> None:
+        seen.followed_up.append(ticket.id)
+        await enqueue_trigger(ctx.session, ticket, escalate_trigger, input={"reason": "triage"})
+        if ticket.subject == "fails after enqueuing":
+            raise RuntimeError("triage failed")
+
+    escalate_trigger = tickets.trigger("escalate", action=escalate, scheduler_cron=None)
+    triage_trigger = tickets.trigger("triage", action=triage, scheduler_cron=None)
+    return domain, escalate_trigger, triage_trigger
+
+
+async def run_started(client: Client, workflow_id: str) -> Outcome:
+    """Wait for the relay to start ``workflow_id``, then for its outcome."""
+
+    async def started() -> bool:
+        return await workflow_status(client, workflow_id) is not None
+
+    await eventually(started, what=f"{workflow_id} started by the relay")
+    outcome: Outcome = await client.get_workflow_handle(workflow_id, result_type=Outcome).result()
+    return outcome
+
+
+async def test_an_enqueue_that_commits_runs_with_its_actor_and_input(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    seen = Seen()
+    domain, escalate, _ = outbox_domain(seen)
+    async with running(domain, dev_env, database_url, actor_signing_key="k") as ember:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            session.add(Organisation(slug="acme", name="Acme"))
+            agent = User(id=7, organisation="acme", name="Agent")
+            ticket = Ticket(id=42, organisation="acme", subject="created with its follow-up")
+            session.add_all([agent, ticket])
+            await session.flush()
+            await enqueue_trigger(session, ticket, escalate, actor=agent, input={"reason": "vip"})
+        outcome = await run_started(ember.client, escalate.workflow_id(None, "42"))
+
+        async def delivered() -> bool:
+            return await outbox_rows(engine) == 0
+
+        await eventually(delivered, what="the delivered row removed from ember_outbox")
+    assert outcome.status == "succeeded"
+    assert seen.escalated == [(42, "Agent", "vip")]
+
+
+async def test_an_enqueue_that_rolls_back_runs_nothing(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    rolled_back, committed = await add_tickets(engine, 2)
+    seen = Seen()
+    domain, escalate, _ = outbox_domain(seen)
+    async with running(domain, dev_env, database_url) as ember:
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            await enqueue_trigger(session, (Ticket, rolled_back), escalate)
+            assert await outbox_rows(engine) == 0, "not visible before commit"
+            await session.rollback()
+            with pytest.raises(ValueError, match="input: expected input accepted by escalate"):
+                await enqueue_trigger(
+                    session, (Ticket, committed), escalate, input={"reason": ["not", "text"]}
+                )
+        assert await outbox_rows(engine) == 0
+        async with AsyncSession(engine) as session, session.begin():
+            await enqueue_trigger(session, (Ticket, committed), escalate)
+        # The relay delivers in order: once the later row ran, the earlier one never will.
+        outcome = await run_started(ember.client, escalate.workflow_id(None, str(committed)))
+    assert outcome.status == "succeeded"
+    assert (
+        await workflow_status(dev_env.client, escalate.workflow_id(None, str(rolled_back))) is None
+    )
+    assert seen.escalated == [(committed, None, "unspecified")]
+
+
+async def test_rows_committed_while_no_worker_runs_are_delivered_once_one_starts(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    ids = await add_tickets(engine, 3)
+    seen = Seen()
+    domain, escalate, _ = outbox_domain(seen)
+    async with AsyncSession(engine) as session, session.begin():
+        for ticket_id in ids:
+            await enqueue_trigger(session, (Ticket, ticket_id), escalate, input={"reason": "later"})
+    assert await outbox_rows(engine) == 3
+    for ticket_id in ids:
+        assert (
+            await workflow_status(dev_env.client, escalate.workflow_id(None, str(ticket_id)))
+            is None
+        )
+    async with running(domain, dev_env, database_url) as ember:
+        outcomes = [
+            await run_started(ember.client, escalate.workflow_id(None, str(i))) for i in ids
+        ]
+
+        async def delivered() -> bool:
+            return await outbox_rows(engine) == 0
+
+        await eventually(delivered, what="ember_outbox emptied")
+    assert [outcome.status for outcome in outcomes] == ["succeeded"] * 3
+    assert sorted(seen.escalated) == [(i, None, "later") for i in ids]
+
+
+async def test_an_action_enqueues_its_follow_up_only_if_it_commits(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (failing,) = await add_tickets(engine, 1, subject="fails after enqueuing")
+    (succeeding,) = await add_tickets(engine, 1, first_id=2)
+    seen = Seen()
+    domain, escalate, triage = outbox_domain(seen)
+    async with running(domain, dev_env, database_url) as ember:
+        failed = await (await ember.run_trigger((Ticket, failing), triage)).result()
+        passed = await (await ember.run_trigger((Ticket, succeeding), triage)).result()
+        follow_up = await run_started(ember.client, escalate.workflow_id(None, str(succeeding)))
+    assert (failed.status, passed.status, follow_up.status) == ("failed", "succeeded", "succeeded")
+    assert seen.followed_up == [failing, succeeding]
+    assert seen.escalated == [(succeeding, None, "triage")]
+    assert await workflow_status(dev_env.client, escalate.workflow_id(None, str(failing))) is None

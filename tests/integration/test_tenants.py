@@ -1,0 +1,193 @@
+"""Tenants: the attribute strategy's filter, per-tenant scans, and the schema strategy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import Integer, Text, false, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from examples.helpdesk.app import organisations
+from examples.helpdesk.models import Ticket
+from registry import ActionContext
+from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+from tests.integration.waiting import workflow_status
+
+
+async def test_a_run_for_one_tenant_never_reads_or_locks_another_tenants_row(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    await add_tickets(engine, 1, organisation="acme", first_id=1)
+    (globex_id,) = await add_tickets(engine, 1, organisation="globex", first_id=2)
+    seen: list[tuple[str | None, int]] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation", list_tenants=["acme", "globex"])
+
+    @tickets.action
+    async def touch(ticket: Ticket, ctx: ActionContext) -> None:
+        seen.append((ctx.tenant, ticket.id))
+        ticket.subject = f"touched as {ctx.tenant}"
+
+    trigger = tickets.trigger("touch", action=touch, scheduler_cron=None)
+    async with running(domain, dev_env, database_url, lock_timeout=30) as ember:
+        async with engine.connect() as blocker:
+            transaction = await blocker.begin()
+            locked = await blocker.scalar(
+                select(Ticket.id).where(Ticket.id == globex_id).with_for_update()
+            )
+            assert locked == globex_id
+            handle = await ember.run_trigger((Ticket, globex_id), trigger, tenant="acme")
+            # globex's row stays locked: had acme's run tried to lock it, it would wait 30 s.
+            outcome = await asyncio.wait_for(handle.result(), timeout=15)
+            await transaction.rollback()
+        own = await (
+            await ember.run_trigger((Ticket, globex_id), trigger, tenant="globex")
+        ).result()
+    assert handle.id == trigger.workflow_id("acme", str(globex_id))
+    assert (outcome.status, outcome.reason) == ("cancelled", "trigger_no_longer_applies")
+    assert own.status == "succeeded"
+    assert seen == [("globex", globex_id)], "acme's run never saw globex's row"
+    assert await ticket_values(engine, "subject", [1, globex_id]) == [
+        "ticket 1",
+        "touched as globex",
+    ]
+
+
+async def test_scans_fan_out_per_tenant_from_lists_and_callables(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    by_tenant = {
+        "acme": await add_tickets(engine, 3, organisation="acme", first_id=1),
+        "globex": await add_tickets(engine, 2, organisation="globex", first_id=10),
+        "initech": await add_tickets(engine, 1, organisation="initech", first_id=20),
+    }
+    seen: list[tuple[str, str | None, int]] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation", list_tenants=["acme", "globex"])
+
+    @tickets.action
+    async def note(ticket: Ticket, ctx: ActionContext) -> None:
+        assert ctx.trigger is not None
+        seen.append((ctx.trigger, ctx.tenant, ticket.id))
+
+    listed = tickets.trigger("listed", action=note, scheduler_cron=None)
+    queried = tickets.trigger(
+        "queried", action=note, scheduler_cron=None, list_tenants=organisations
+    )
+    only_globex = tickets.trigger(
+        "only_globex", action=note, scheduler_cron=None, list_tenants=lambda: ["globex"]
+    )
+    async with running(domain, dev_env, database_url) as ember:
+        summaries = {
+            trigger.name: await ember.schedule_and_run_triggers(trigger)
+            for trigger in (listed, queried, only_globex)
+        }
+        for trigger, tenants in (
+            (listed, ("acme", "globex")),
+            (queried, ("acme", "globex", "initech")),
+            (only_globex, ("globex",)),
+        ):
+            for tenant, ids in by_tenant.items():
+                expected = WorkflowExecutionStatus.COMPLETED if tenant in tenants else None
+                for record in ids:
+                    workflow_id = trigger.workflow_id(tenant, str(record))
+                    assert workflow_id.endswith(f"/{trigger.name}/{tenant}/{record}")
+                    assert await workflow_status(dev_env.client, workflow_id) == expected
+    assert {name: summary.succeeded for name, summary in summaries.items()} == {
+        "listed": 5,
+        "queried": 6,
+        "only_globex": 2,
+    }
+    assert all(summary.total == summary.succeeded for summary in summaries.values())
+
+    def runs_of(name: str) -> list[tuple[str | None, int]]:
+        return sorted((tenant, record) for trigger, tenant, record in seen if trigger == name)
+
+    def tickets_of(*tenants: str) -> list[tuple[str | None, int]]:
+        return sorted((tenant, record) for tenant in tenants for record in by_tenant[tenant])
+
+    assert runs_of("listed") == tickets_of("acme", "globex")
+    assert runs_of("queried") == tickets_of("acme", "globex", "initech")
+    assert runs_of("only_globex") == tickets_of("globex")
+
+
+class SchemaBase(DeclarativeBase):
+    """Models whose tables live once per tenant schema."""
+
+
+class Note(SchemaBase):
+    """A note; each tenant schema has its own ``notes`` table."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    done: Mapped[bool] = mapped_column(server_default=false())
+
+
+SCHEMA_ROWS = {"t1": {1: "t1 one", 3: "t1 three"}, "t2": {1: "t2 one", 2: "t2 two"}}
+
+
+async def create_tenant_schemas(engine: AsyncEngine) -> None:
+    """Schemas t1 and t2, each with a ``notes`` table and its own rows."""
+    for schema, rows in SCHEMA_ROWS.items():
+        async with engine.begin() as connection:
+            await connection.execute(text(f"CREATE SCHEMA {schema}"))
+            translated = await connection.execution_options(schema_translate_map={None: schema})
+            await translated.run_sync(SchemaBase.metadata.create_all)
+            await translated.execute(
+                insert(Note), [{"id": i, "body": body} for i, body in rows.items()]
+            )
+
+
+async def done_notes(engine: AsyncEngine) -> dict[str, list[int]]:
+    """The ids of done notes, per schema."""
+    found: dict[str, list[int]] = {}
+    async with engine.connect() as connection:
+        for schema in SCHEMA_ROWS:
+            result = await connection.execute(
+                text(f"SELECT id FROM {schema}.notes WHERE done ORDER BY id")
+            )
+            found[schema] = list(result.scalars())
+    return found
+
+
+async def test_schema_strategy_reads_and_writes_only_the_tenants_schema(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    await create_tenant_schemas(engine)
+    seen: list[tuple[str | None, int, str]] = []
+    domain = unique_domain()
+    notes = domain.resource(Note, tenant_schema=True, list_tenants=["t1", "t2"])
+
+    @notes.action
+    async def finish(note: Note, ctx: ActionContext) -> None:
+        seen.append((ctx.tenant, note.id, note.body))
+        note.done = True
+
+    trigger = notes.trigger(
+        "finish", action=finish, where=Note.done.is_(False), scheduler_cron=None
+    )
+    outcomes: dict[str, Any] = {}
+    async with running(domain, dev_env, database_url) as ember:
+        one = await (await ember.run_trigger((Note, 1), trigger, tenant="t1")).result()
+        after_one = await done_notes(engine)
+        only_in_t2 = await (await ember.run_trigger((Note, 2), trigger, tenant="t1")).result()
+        outcomes["t2"] = await ember.schedule_and_run_triggers(trigger, tenant="t2")
+        outcomes["all"] = await ember.schedule_and_run_triggers(trigger)
+    assert one.status == "succeeded"
+    assert after_one == {"t1": [1], "t2": []}, "t1's run wrote t1's row only"
+    assert (only_in_t2.status, only_in_t2.reason) == ("cancelled", "trigger_no_longer_applies")
+    assert outcomes["t2"].succeeded == 2 and outcomes["t2"].total == 2
+    assert outcomes["all"].succeeded == 1 and outcomes["all"].total == 1
+    assert seen[0] == ("t1", 1, "t1 one")
+    assert sorted(seen[1:3]) == [("t2", 1, "t2 one"), ("t2", 2, "t2 two")]
+    assert seen[3:] == [("t1", 3, "t1 three")]
+    assert await done_notes(engine) == {"t1": [1, 3], "t2": [1, 2]}
+    async with engine.connect() as connection:
+        public_notes = await connection.scalar(text("SELECT to_regclass('public.notes')"))
+    assert public_notes is None
