@@ -8,9 +8,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
-from workflows.attempts import LOCK_RETRY
-from workflows.compensation import compensate
-
+# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
+# not re-import them for every run.
 with workflow.unsafe.imports_passed_through():
     from activities.metrics import count_runs
     from activities.types import (
@@ -25,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
         RetrySpec,
     )
     from registry import naming
+    from workflows.attempts import LOCK_RETRY
+    from workflows.compensation import compensate
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")

@@ -8,8 +8,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-from workflows.attempts import LOCK_RETRY
-
+# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
+# not re-import them for every run.
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
         ACTOR_ERROR,
@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
     )
     from registry import naming
+    from workflows.attempts import LOCK_RETRY
 
 
 async def compensate(

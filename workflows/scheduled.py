@@ -5,8 +5,8 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows.attempts import failure_of, run_attempts
-
+# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
+# not re-import them for every run.
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
         DISCARD_ERROR,
@@ -18,8 +18,8 @@ with workflow.unsafe.imports_passed_through():
         TenantsResult,
     )
     from registry import naming
-
-from workflows.scan import PAGE_TIMEOUT
+    from workflows.attempts import failure_of, run_attempts
+    from workflows.scan import PAGE_TIMEOUT
 
 
 @workflow.defn(name=naming.SCHEDULED_ACTION_WORKFLOW)
