@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError
 # not re-import them for every run.
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
+        ACTOR_ERROR,
         DISCARD_ERROR,
         Outcome,
         ScheduledActionRequest,
@@ -56,6 +57,6 @@ class ScheduledActionWorkflow:
             done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)
         except ActivityError as error:
             failure = failure_of(error, run.retry)
-            status = "discarded" if failure.type == DISCARD_ERROR else "failed"
+            status = "discarded" if failure.type in (DISCARD_ERROR, ACTOR_ERROR) else "failed"
             return Outcome(status, failure.attempt, failure)  # type: ignore[arg-type]
         return Outcome(done.status, done.attempt, reason=done.reason)  # type: ignore[arg-type]
