@@ -1,18 +1,30 @@
 # The Ember worker image: `docker build -t ember .`; runs `python worker.py run`.
+# Settings come from EMBER_* environment variables (see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONPATH=/app
 
 WORKDIR /app
+
+# The dependencies first, from pyproject.toml alone: a source change reuses this layer.
 COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+# The wheel holds registry/, activities/, workflows/ and worker.py; examples/ is
+# imported from /app (PYTHONPATH), as any app of your own copied here would be.
 COPY registry ./registry
 COPY activities ./activities
 COPY workflows ./workflows
 COPY examples ./examples
 COPY worker.py ./
-RUN pip install --no-cache-dir . \
+RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 ember
 
 USER ember
