@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.elements import ColumnClause
 
 State = Literal["active", "paused", "deleted"]
 TenantList = Sequence[str] | Callable[..., Any]
+FixedBackoff = Annotated[timedelta, Field(gt=timedelta(0))]
 
 
 class Backoff(BaseModel):
@@ -46,7 +49,7 @@ class TriggerOptions(_Options):
     scheduler_queue: str | None = Field(default=None, description="queue of scans (queue)")
     max_attempts: int = Field(default=1, ge=1, description="attempts of the action")
     max_scheduler_attempts: int = Field(default=1, ge=1, description="attempts of each scan page")
-    backoff: timedelta | Backoff = Field(
+    backoff: FixedBackoff | Backoff = Field(
         default_factory=Backoff, description="retry spacing: fixed timedelta or Backoff"
     )
     timeout: timedelta = Field(
@@ -90,13 +93,20 @@ class TriggerOptions(_Options):
     @classmethod
     def _sort_names(cls, value: Any) -> Any:
         """Accept a name, or a list of names or mapped columns; leave the rest to pydantic."""
-        if isinstance(value, str):
-            return (value,)
-        if isinstance(value, ClauseElement):
-            raise ValueError("column names such as ['-created_at'], not a SQL expression")
+        if isinstance(value, str | QueryableAttribute | ClauseElement):
+            value = [value]
         if isinstance(value, list | tuple):
-            return tuple(getattr(v, "key", v) for v in value)
+            return tuple(_sort_name(v) for v in value)
         return value
+
+
+def _sort_name(value: Any) -> Any:
+    """A mapped attribute or column as its name; other SQL is not a column name."""
+    if isinstance(value, QueryableAttribute | ColumnClause):
+        return value.key
+    if isinstance(value, ClauseElement):
+        raise ValueError("column names such as ['-created_at'], not a SQL expression")
+    return value
 
 
 class ScheduleOptions(_Options):
@@ -107,7 +117,7 @@ class ScheduleOptions(_Options):
     action_input: dict[str, Any] = Field(default_factory=dict, description="the action's input")
     queue: str | None = Field(default=None, description="queue (resource name)")
     max_attempts: int = Field(default=1, ge=1, description="attempts of the action")
-    backoff: timedelta | Backoff = Field(default_factory=Backoff, description="retry spacing")
+    backoff: FixedBackoff | Backoff = Field(default_factory=Backoff, description="retry spacing")
     timeout: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0), description="limit")
     priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
     state: State = Field(default="active", description="active, paused or deleted")

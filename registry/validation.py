@@ -5,14 +5,18 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_origin
 
 from croniter import croniter
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Boolean
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Boolean, inspect
+from sqlalchemy.orm import Mapper
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from registry.errors import Problem
+from registry.options import Backoff
 
 if TYPE_CHECKING:
     from registry.declarations import ScheduledAction, Trigger
@@ -23,32 +27,65 @@ SUPPORTED_KEY_TYPES = (int, str, uuid.UUID)
 
 
 def option_problems(path: str, error: ValidationError, model: type[BaseModel]) -> list[Problem]:
-    """Turn a pydantic error on declared options into located problems."""
-    problems = []
+    """Turn a pydantic error on declared options into located problems.
+
+    A value no member of a union option accepts (``backoff``, ``list_tenants``)
+    is one problem at the option, listing what each member expected.
+    """
+    problems: dict[str, Problem] = {}
     known = sorted(model.model_fields)
     for item in error.errors():
-        option = ".".join(str(part) for part in item["loc"]) or "options"
+        loc = _option_loc(model, item["loc"])
+        option = _dotted(loc) or "options"
         found = repr(item.get("input"))
-        if item["type"] == "extra_forbidden":
+        if item["type"] == "extra_forbidden" and len(loc) > 1:  # inside Backoff(...)
+            hint = f"remove {loc[-1]!r} from {loc[0]}"
+            problem = Problem(f"{path}.{option}", "a known field", "unknown field", hint)
+        elif item["type"] == "extra_forbidden":
             close = difflib.get_close_matches(option, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(known)}"
-            problems.append(Problem(f"{path}.{option}", "a known option", "unknown option", hint))
+            problem = Problem(f"{path}.{option}", "a known option", "unknown option", hint)
         elif item["type"] == "missing":
-            problems.append(Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=..."))
+            problem = Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=...")
         else:
-            problems.append(
-                Problem(
-                    f"{path}.{option}",
-                    item["msg"].lower().removeprefix("input should be ").strip(),
-                    found,
-                    f"change {option}",
-                )
-            )
-    return problems
+            message = item["msg"][:1].lower() + item["msg"][1:]
+            expected = message.removeprefix("input should be ").removeprefix("value error, ")
+            earlier = problems.get(f"{path}.{option}")
+            if earlier is not None:
+                expected = f"{earlier.expected} or {expected}"
+            problem = Problem(f"{path}.{option}", expected, found, f"change {option}")
+        problems[problem.path] = problem
+    # A value that got inside one union member (backoff={"initial": -1}) is located there;
+    # the other members' "not my type" errors at the option itself are noise.
+    return [
+        problem
+        for problem in problems.values()
+        if not any(other.startswith(f"{problem.path}.") for other in problems)
+    ]
+
+
+def _option_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """``loc`` without the member labels pydantic inserts after a union option's name."""
+    field = model.model_fields.get(str(loc[0])) if loc else None
+    union = field is not None and get_origin(field.annotation) in (Union, UnionType)
+    if union and len(loc) > 1 and isinstance(loc[1], str):
+        return (loc[0], *loc[2:])
+    return loc
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a path; a key that is not printable (``"\\n"``) as its repr."""
+    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in loc)
 
 
 def is_valid_cron(expression: str) -> bool:
-    """Whether ``expression`` is a cron line or a macro such as ``@daily``."""
+    """Whether ``expression`` is a five-field cron line or a macro such as ``@daily``.
+
+    croniter also takes a sixth field (seconds) that Temporal reads as the year,
+    so only five fields are accepted.
+    """
+    if not expression.startswith("@") and len(expression.split()) != 5:
+        return False
     return bool(croniter.is_valid(expression))
 
 
@@ -70,6 +107,14 @@ def validate_domain(domain: Domain, queues: Iterable[str] | None = None) -> list
 def _resource_problems(resource: Resource) -> Iterator[Problem]:
     yield from resource.duplicate_problems
     path = resource.path
+    if not _is_mapped(resource):
+        yield Problem(
+            path,
+            "a SQLAlchemy mapped class",
+            repr(resource.model),
+            "pass a declarative model (a subclass of your DeclarativeBase) to domain.resource",
+        )
+        return
     keys = resource.primary_key_columns
     if len(keys) != 1:
         names = ", ".join(column.name for column in keys)
@@ -116,11 +161,12 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
     if options.scheduler_cron is not None and not is_valid_cron(options.scheduler_cron):
         yield _bad_cron(f"{path}.scheduler_cron", options.scheduler_cron)
+    yield from _backoff_problems(f"{path}.backoff", options.backoff)
     if options.where is not None and not _is_boolean_expression(options.where):
         yield Problem(
             f"{path}.where",
             "a SQLAlchemy boolean expression such as Ticket.status == 'open'",
-            f"{type(options.where).__name__} {options.where!r}",
+            _describe(options.where),
             "build the condition from the model's columns with ==, <, &, |, and_() ...",
         )
     for column in options.sort or ():
@@ -158,6 +204,7 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
     if not is_valid_cron(options.cron):
         yield _bad_cron(f"{path}.cron", options.cron)
+    yield from _backoff_problems(f"{path}.backoff", options.backoff)
     if options.tenants is not None and not resource.is_tenanted:
         yield _no_strategy(f"{path}.tenants")
     if running is not None:
@@ -195,7 +242,7 @@ def _input_problems(
         model.model_validate(raw)
     except ValidationError as error:
         for item in error.errors():
-            field = ".".join(str(part) for part in item["loc"]) or "input"
+            field = _dotted(item["loc"]) or "input"
             yield Problem(
                 f"{path}.{field}",
                 f"input accepted by {model.__name__} ({item['msg']})",
@@ -223,6 +270,16 @@ def _bad_cron(path: str, expression: str) -> Problem:
     )
 
 
+def _backoff_problems(path: str, backoff: timedelta | Backoff) -> Iterator[Problem]:
+    if isinstance(backoff, Backoff) and backoff.maximum < backoff.initial:
+        yield Problem(
+            path,
+            "a Backoff whose maximum is at least its initial interval",
+            f"initial={backoff.initial}, maximum={backoff.maximum}",
+            "raise maximum or lower initial (Temporal rejects the retry policy otherwise)",
+        )
+
+
 def _no_strategy(path: str) -> Problem:
     return Problem(
         path,
@@ -232,11 +289,37 @@ def _no_strategy(path: str) -> Problem:
     )
 
 
+def _sql_element(value: Any) -> Any:
+    """A mapped attribute (``Ticket.escalated``) as its column; anything else unchanged."""
+    unwrap = getattr(value, "__clause_element__", None)
+    return unwrap() if callable(unwrap) else value
+
+
 def _is_boolean_expression(where: Any) -> bool:
-    return isinstance(where, ColumnElement) and isinstance(where.type, Boolean)
+    element = _sql_element(where)
+    return isinstance(element, ColumnElement) and isinstance(element.type, Boolean)
+
+
+def _describe(value: Any) -> str:
+    """``value`` for a message: SQL as SQL (with its type), anything else as its repr."""
+    element = _sql_element(value)
+    if isinstance(element, ClauseElement):
+        try:
+            sql = str(element)
+        except Exception:  # a construct the generic compiler cannot render
+            sql = type(element).__name__
+        kind = f" of type {element.type}" if isinstance(element, ColumnElement) else ""
+        return f"the SQL {sql!r}{kind}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _is_mapped(resource: Resource) -> bool:
+    return isinstance(inspect(resource.model, raiseerr=False), Mapper)
 
 
 def _columns(resource: Resource) -> set[str]:
+    if not _is_mapped(resource):
+        return set()
     return {column.key for column in resource.model.__table__.columns}
 
 

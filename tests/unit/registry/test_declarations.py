@@ -1,150 +1,104 @@
-"""Names, defaults, time expressions, control flow, actors and signing of the registry."""
+"""Trigger and ScheduledAction: bound to their resource, options checked on use."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from datetime import timedelta
-
 import pytest
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import (
-    ActionContext,
-    ActorNotFound,
-    Backoff,
-    Cancel,
-    Discard,
-    Domain,
-    RowActorPersister,
-    Snooze,
-    TriggerOptions,
-    ago,
-    checks,
-    from_now,
-    naming,
-)
-from registry.actions import positional_arity
-from registry.signing import seal, unseal
-from tests.unit.registry.models import Order
+from registry import ActionContext, Domain, Problem, RegistryError, Resource
 
 
-def test_names_of_ids_and_queues() -> None:
-    assert naming.schedule_id("d", "orders", "ship") == "ember/d/orders/ship"
-    assert naming.record_workflow_id("d", "orders", "ship", None, "7") == "ember/d/orders/ship/-/7"
-    assert naming.record_workflow_id("d", "orders", "ship", "acme", "7").endswith("/acme/7")
-    assert naming.task_queue("d", "orders") == "d.orders"
-    assert naming.task_queue("d", "orders", "staging") == "staging.d.orders"
-    assert naming.SEARCH_ATTRIBUTES == (
-        "EmberTrigger",
-        "EmberResource",
-        "EmberTenant",
-        "EmberRecord",
-        "EmberOutcome",
-    )
+class Base(DeclarativeBase):
+    """Declarative base of this module."""
 
 
-def test_trigger_defaults_are_the_documented_ones() -> None:
-    options = TriggerOptions(action="ship")
-    assert options.scheduler_cron == "* * * * *"
-    assert (options.max_attempts, options.max_scheduler_attempts) == (1, 1)
-    assert options.backoff == Backoff(
-        initial=timedelta(seconds=15), coefficient=2.0, maximum=timedelta(hours=1)
-    )
-    assert options.timeout == timedelta(minutes=5)
-    assert options.lock_for_update and not options.trigger_once
-    assert (options.stream_batch_size, options.record_limit, options.chunk_size) == (
-        500,
-        None,
-        None,
-    )
-    assert (options.worker_priority, options.scheduler_priority, options.state) == (2, 2, "active")
-    assert (options.debug, options.log_errors, options.log_final_error) == (False, True, True)
+class Shipment(Base):
+    """The resource declarations are made on."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
 
 
-def test_queue_defaults_follow_the_resource() -> None:
-    domain = Domain("d")
-    orders = domain.resource(Order)
-    orders.action(ship)
-    plain = orders.trigger("a", action=ship)
-    split = orders.trigger("b", action=ship, queue="fast", scheduler_queue="scans")
-    assert (plain.queue, plain.scheduler_queue) == ("orders", "orders")
-    assert (split.queue, split.scheduler_queue) == ("fast", "scans")
-    assert domain.queues == {"orders", "fast", "scans"}
-
-
-def test_ago_and_from_now_are_evaluated_by_postgres() -> None:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    past = ago(hours=4).compile(dialect=dialect)
-    assert str(past).startswith("now() - ")
-    assert list(past.params.values()) == [timedelta(hours=4)]
-    assert str(from_now(days=1).compile(dialect=dialect)).startswith("now() + ")
-
-
-def test_control_flow_exceptions() -> None:
-    assert Snooze(timedelta(minutes=2)).seconds == 120
-    with pytest.raises(ValueError, match="seconds >= 0"):
-        Snooze(-1)
-    assert Cancel("later").reason == "later" and Discard("never").reason == "never"
-
-
-def test_trigger_interaction_lets_only_ember_started_runs_through() -> None:
-    def context(source: str) -> ActionContext:
-        return ActionContext(session=None, source=source)  # type: ignore[arg-type]
-
-    assert checks.trigger_interaction(context("trigger"))
-    assert checks.trigger_interaction(context("schedule"))
-    assert not checks.trigger_interaction(context("direct"))
-
-
-async def ship(order: Order, ctx: ActionContext) -> None:
+async def dispatch(shipment: Shipment, ctx: ActionContext) -> None:
     """A record action."""
 
 
-def sync_report(ctx: ActionContext) -> None:
-    """A plain generic action."""
+async def flag(shipment: Shipment, ctx: ActionContext) -> None:
+    """The compensating action."""
 
 
-def test_record_and_generic_actions_are_told_apart() -> None:
-    domain = Domain("d")
-    orders = domain.resource(Order)
-    orders.action(ship)
-    orders.action(sync_report)
-    assert orders.actions["ship"].takes_record and orders.actions["ship"].is_async
-    assert not orders.actions["sync_report"].takes_record
-    assert not orders.actions["sync_report"].is_async
-    assert positional_arity(lambda *args: None) == 99
+async def audit(ctx: ActionContext) -> None:
+    """A generic action."""
 
 
-def test_row_actor_persister_stores_a_small_reference() -> None:
-    persister = RowActorPersister(Order)
-    order = Order(id=7, shop="s", state="paid", total=1)
-    with pytest.raises(ValueError, match="unsaved"):
-        persister.store(order)  # no identity yet: not flushed
-    with pytest.raises(TypeError, match=r"expected an instance of one of \(orders\)"):
-        persister.store(object())
+def shipments() -> Resource:
+    resource = Domain("logistics").resource(Shipment)
+    resource.action(dispatch)
+    resource.action(flag)
+    resource.action(audit)
+    return resource
 
 
-def test_signed_references_reject_tampering() -> None:
-    sealed = seal({"type": "users", "id": 7}, b"key")
-    assert unseal(sealed, b"key") == {"type": "users", "id": 7}
-    tampered = {"ref": {"type": "users", "id": 1}, "sig": sealed["sig"]}
-    with pytest.raises(ActorNotFound, match="invalid signature"):
-        unseal(tampered, b"key")
-    with pytest.raises(ActorNotFound, match="invalid signature"):
-        unseal(seal({"type": "users", "id": 7}, None), b"key")
-    with pytest.raises(ActorNotFound, match="malformed"):
-        unseal("users:7", None)
+def test_a_trigger_resolves_its_actions() -> None:
+    trigger = shipments().trigger("go", action=dispatch, on_error="flag")
+    assert trigger.action.function is dispatch
+    on_error = trigger.on_error_action
+    assert on_error is not None and on_error.function is flag
+    assert shipments().trigger("plain", action=dispatch).on_error_action is None
 
 
-def test_domain_names_are_identifiers() -> None:
-    with pytest.raises(ValueError, match="expected letters, digits"):
-        Domain("has space")
+def test_a_scheduled_action_resolves_its_action() -> None:
+    scheduled = shipments().schedule("nightly", cron="@daily", action="audit")
+    assert scheduled.action.function is audit
 
 
-def test_registry_does_not_import_temporalio() -> None:
-    code = (
-        "import sys, registry; "
-        "assert not [m for m in sys.modules if m.startswith('temporalio')], 'temporalio imported'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+def test_using_an_invalid_declaration_raises_its_problems() -> None:
+    trigger = shipments().trigger("go", action=dispatch, max_attempt=3)
+    with pytest.raises(RegistryError) as raised:
+        _ = trigger.options
+    assert raised.value.problems == [
+        Problem(
+            "logistics.shipments.go.max_attempt",
+            "a known option",
+            "unknown option",
+            "did you mean 'max_attempts'?",
+        )
+    ]
+    scheduled = shipments().schedule("nightly", action=audit)
+    with pytest.raises(RegistryError, match=r"logistics\.shipments\.nightly\.cron"):
+        _ = scheduled.queue
+
+
+@pytest.mark.parametrize(
+    ("scheduler_cron", "state", "has_schedule"),
+    [
+        ("* * * * *", "active", True),
+        ("* * * * *", "paused", True),
+        ("* * * * *", "deleted", False),
+        (None, "active", False),
+    ],
+)
+def test_trigger_has_a_schedule_unless_deleted_or_without_cron(
+    scheduler_cron: str | None, state: str, has_schedule: bool
+) -> None:
+    trigger = shipments().trigger("go", action=dispatch, scheduler_cron=scheduler_cron, state=state)
+    assert trigger.has_schedule is has_schedule
+
+
+@pytest.mark.parametrize(
+    ("state", "has_schedule"), [("active", True), ("paused", True), ("deleted", False)]
+)
+def test_scheduled_action_has_a_schedule_unless_deleted(state: str, has_schedule: bool) -> None:
+    scheduled = shipments().schedule("nightly", cron="@daily", action=audit, state=state)
+    assert scheduled.has_schedule is has_schedule
+
+
+def test_declarations_are_kept_in_order_on_their_resource() -> None:
+    resource = shipments()
+    first = resource.trigger("b", action=dispatch)
+    second = resource.trigger("a", action=dispatch)
+    scheduled = resource.schedule("c", cron="@daily", action=audit)
+    assert list(resource.triggers.values()) == [first, second]
+    assert list(resource.schedules.values()) == [scheduled]
+    assert first.resource is resource and first.domain_name == "logistics"
