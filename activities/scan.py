@@ -10,6 +10,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.dispatch import start_chunk_run, start_many
+from activities.heartbeat import heartbeating
 from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
@@ -17,6 +18,8 @@ from activities.tenants import resolve_tenants
 from activities.types import RunRef, ScanPage, ScanPageRequest, TenantsRequest, TenantsResult
 from registry import Trigger, naming
 from registry.keys import encode_value
+
+HEARTBEAT_EVERY = 2.0
 
 
 class ScanActivities:
@@ -45,12 +48,13 @@ class ScanActivities:
         key_index = [column.key for column, _ in scan_columns(trigger)].index(
             trigger.resource.primary_key.key
         )
-        async with self.runtime.sessions() as session, session.begin():
-            await enter_tenant(session, trigger.resource, request.tenant)
-            query = scan_query(trigger, request.tenant, request.cursor, request.limit)
-            rows = (await session.execute(query)).all()
-        keys = [str(row[key_index]) for row in rows]
-        runs = await self._dispatch(trigger, request, keys)
+        async with heartbeating(HEARTBEAT_EVERY):  # a dead worker's page is retried quickly
+            async with self.runtime.sessions() as session, session.begin():
+                await enter_tenant(session, trigger.resource, request.tenant)
+                query = scan_query(trigger, request.tenant, request.cursor, request.limit)
+                rows = (await session.execute(query)).all()
+            keys = [str(row[key_index]) for row in rows]
+            runs = await self._dispatch(trigger, request, keys)
         elapsed = timedelta(seconds=time.monotonic() - started)
         record_scan_page(activity.metric_meter(), trigger.name, elapsed, len(keys))
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor

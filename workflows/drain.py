@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,12 @@ from activities.types import ChunkOutcome, Outcome
 from registry import naming
 
 POLL = 0.2
+# At most this many result long-polls at once (the server caps concurrent long-polls per
+# namespace, ~1200 on the dev server); each gives its slot up after ROTATE seconds so
+# runs still going cannot keep finished ones waiting.
+RESULT_CONCURRENCY = 100
+ROTATE = 5.0
+QUERY_BATCH = 50
 COUNTED_AS = {
     "succeeded": "succeeded",
     "failed": "failed",
@@ -61,7 +68,15 @@ async def wait_for_runs(
     counts as one unfinished run.
     """
     counts: Counter[str] = Counter()
-    pending = {asyncio.ensure_future(h.result()): h for h in handles}
+    gate = asyncio.Semaphore(RESULT_CONCURRENCY)
+
+    async def result_of(handle: WorkflowHandle[Any, Any]) -> Any:
+        while True:
+            async with gate:  # FIFO: a slot given up goes to the longest waiter
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(handle.result(), ROTATE)
+
+    pending = {asyncio.ensure_future(result_of(h)): h for h in handles}
     deadline = asyncio.get_running_loop().time() + timeout.total_seconds()
     try:
         while pending:
@@ -84,7 +99,14 @@ async def wait_for_runs(
 
 
 async def _all_snoozing(handles: list[WorkflowHandle[Any, Any]]) -> bool:
-    states = await asyncio.gather(
-        *(h.query(naming.STATE_QUERY, result_type=str) for h in handles), return_exceptions=True
-    )
-    return all(state == "snoozed" for state in states)
+    for start in range(0, len(handles), QUERY_BATCH):  # bounded, and stops at the first no
+        states = await asyncio.gather(
+            *(
+                h.query(naming.STATE_QUERY, result_type=str)
+                for h in handles[start : start + QUERY_BATCH]
+            ),
+            return_exceptions=True,
+        )
+        if not all(state == "snoozed" for state in states):
+            return False
+    return True

@@ -21,6 +21,9 @@ with workflow.unsafe.imports_passed_through():
 
 PAGES_PER_RUN = 100
 PAGE_TIMEOUT = timedelta(minutes=10)
+# The page activity heartbeats every few seconds: a page whose worker died is retried
+# after this, not after PAGE_TIMEOUT (while it waits, overlap SKIP holds the next scans).
+PAGE_HEARTBEAT = timedelta(seconds=15)
 
 
 @workflow.defn(name=naming.SCAN_WORKFLOW)
@@ -56,6 +59,7 @@ class TriggerScanWorkflow:
                     ),
                     result_type=ScanPage,
                     start_to_close_timeout=PAGE_TIMEOUT,
+                    heartbeat_timeout=PAGE_HEARTBEAT,
                     retry_policy=policy,
                 )
             scan.dispatched += page.dispatched
