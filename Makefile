@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/pytest -m "not faults" -q
 
 test-faults: $(STAMP)
-	$(BIN)/pytest -m faults -q tests/faults
+	$(BIN)/pytest -q tests/faults
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
