@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.trigger_action import Attempt, TriggerActivities
 from activities.types import (
+    TIMEOUT_ERROR,
     ActionRequest,
+    ChunkItem,
     ChunkItemResult,
     ChunkRequest,
     ChunkResult,
     FailureInfo,
 )
-from registry import naming
+from registry import Trigger, naming
 
 
 class ChunkActivities:
@@ -26,34 +29,55 @@ class ChunkActivities:
 
     @activity.defn(name=naming.RUN_TRIGGER_CHUNK)
     async def run_trigger_chunk(self, request: ChunkRequest) -> ChunkResult:
-        """Act on each record in its own transaction; report each record's result or failure."""
-        trigger = self.records.runtime.trigger(request.trigger)
-        results = []
-        for item in request.items:
-            number = item.attempts_before + 1
-            attempt = Attempt(number, number >= request.max_attempts)
-            single = ActionRequest(
-                trigger=request.trigger,
-                tenant=request.tenant,
-                record=item.record,
-                actor=request.actor,
-                source=request.source,
-                attempts_before=item.attempts_before,
-                max_attempts=request.max_attempts,
-            )
-            try:
-                result = await asyncio.wait_for(
-                    self.records.run_once(trigger, trigger.action, single, attempt),
-                    request.timeout_seconds,
-                )
-                results.append(ChunkItemResult(item.record, result=result))
-            except ApplicationError as error:
-                failure = FailureInfo(error.type or "ApplicationError", error.message, number)
-                results.append(ChunkItemResult(item.record, None, failure, error.non_retryable))
-            except TimeoutError:
-                message = f"attempt exceeded {request.timeout_seconds:g}s"
-                results.append(
-                    ChunkItemResult(item.record, None, FailureInfo("Timeout", message, number))
-                )
-            activity.heartbeat(len(results))
+        """Act on each record in its own transaction; report each record's result or failure.
+
+        The records share one connection (one pool checkout, not one per record); a
+        record whose attempt timed out leaves it mid-statement, so it is replaced.
+        """
+        runtime = self.records.runtime
+        trigger = runtime.trigger(request.trigger)
+        results: list[ChunkItemResult] = []
+        pending = list(request.items)
+        while pending:
+            async with runtime.engine.connect() as connection:
+                sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+                while pending:
+                    result = await self._run_item(trigger, request, pending.pop(0), sessions)
+                    results.append(result)
+                    activity.heartbeat(len(results))
+                    if result.failure is not None and result.failure.type == TIMEOUT_ERROR:
+                        await connection.invalidate()
+                        break
         return ChunkResult(results)
+
+    async def _run_item(
+        self,
+        trigger: Trigger,
+        request: ChunkRequest,
+        item: ChunkItem,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> ChunkItemResult:
+        """One record's attempt, in its own transaction: its result, or its failure."""
+        number = item.attempts_before + 1
+        attempt = Attempt(number, number >= request.max_attempts)
+        single = ActionRequest(
+            trigger=request.trigger,
+            tenant=request.tenant,
+            record=item.record,
+            actor=request.actor,
+            source=request.source,
+            attempts_before=item.attempts_before,
+            max_attempts=request.max_attempts,
+        )
+        try:
+            result = await asyncio.wait_for(
+                self.records.run_once(trigger, trigger.action, single, attempt, sessions),
+                request.timeout_seconds,
+            )
+        except ApplicationError as error:
+            failure = FailureInfo(error.type or "ApplicationError", error.message, number)
+            return ChunkItemResult(item.record, None, failure, error.non_retryable)
+        except TimeoutError:
+            message = f"attempt exceeded {request.timeout_seconds:g}s"
+            return ChunkItemResult(item.record, None, FailureInfo(TIMEOUT_ERROR, message, number))
+        return ChunkItemResult(item.record, result=result)

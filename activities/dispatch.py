@@ -35,7 +35,13 @@ RECORD_KEY = SearchAttributeKey.for_keyword(naming.RECORD_ATTRIBUTE)
 OUTCOME_KEY = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 
 
-def retry_spec(max_attempts: int, backoff: timedelta | Backoff, timeout: timedelta) -> RetrySpec:
+def retry_spec(
+    max_attempts: int,
+    backoff: timedelta | Backoff,
+    timeout: timedelta,
+    *,
+    local_activity: bool = False,
+) -> RetrySpec:
     """Map Ember's attempts, backoff and timeout onto a Temporal retry policy's terms."""
     if isinstance(backoff, timedelta):
         initial, coefficient, maximum = backoff, 1.0, backoff
@@ -47,6 +53,7 @@ def retry_spec(max_attempts: int, backoff: timedelta | Backoff, timeout: timedel
         coefficient=coefficient,
         maximum_seconds=maximum.total_seconds(),
         timeout_seconds=timeout.total_seconds(),
+        local_activity=local_activity,
     )
 
 
@@ -96,7 +103,12 @@ def _failure_handling(trigger: Trigger) -> dict[str, Any]:
     options = trigger.options
     return {
         "trigger": DeclarationRef(trigger.domain_name, trigger.resource.name, trigger.name),
-        "retry": retry_spec(options.max_attempts, options.backoff, options.timeout),
+        "retry": retry_spec(
+            options.max_attempts,
+            options.backoff,
+            options.timeout,
+            local_activity=options.local_activity,
+        ),
         "has_on_error": options.on_error is not None,
         "on_error_fails_job": options.on_error_fails_job,
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -54,13 +54,22 @@ class TriggerActivities:
         return await self.run_once(trigger, action, request, Attempt(request.max_attempts, True))
 
     async def run_once(
-        self, trigger: Trigger, action: Action, request: ActionRequest, attempt: Attempt
+        self,
+        trigger: Trigger,
+        action: Action,
+        request: ActionRequest,
+        attempt: Attempt,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> ActionResult:
-        """One attempt in one transaction; failures raise ApplicationError (see ``settle``)."""
+        """One attempt in one transaction; failures raise ApplicationError (see ``settle``).
+
+        ``sessions`` makes the transaction's session (a pooled connection by default).
+        """
         options = trigger.options
+        make_session = sessions or self.runtime.sessions
 
         async def work() -> None:
-            async with self.runtime.sessions() as session, session.begin():
+            async with make_session() as session, session.begin():
                 await self._act(session, trigger, action, request, attempt)
 
         def on_failure(error: BaseException) -> None:

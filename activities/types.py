@@ -15,6 +15,7 @@ RunSource = Literal["trigger", "schedule", "direct"]
 
 DISCARD_ERROR = "ember.Discard"
 ACTOR_ERROR = "ember.ActorNotFound"
+TIMEOUT_ERROR = "Timeout"  # the failure type of an attempt that ran out of time
 NO_LONGER_APPLIES = "trigger_no_longer_applies"
 
 
@@ -36,6 +37,7 @@ class RetrySpec:
     coefficient: float = 2.0
     maximum_seconds: float = 3600.0
     timeout_seconds: float = 300.0
+    local_activity: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ the same domain with :func:`build`. Environment variables choose the variant:
 - ``BENCH_MODE``: ``per_record`` (one workflow per record, Ember's default),
   ``chunked`` (``chunk_size``), ``idle`` (scheduled every minute, nothing matches) or
   ``scan`` (``chunk_size`` with an action that changes nothing: the 1M-row scan);
-- ``BENCH_CHUNK_SIZE``: records per chunk workflow (default 100).
+- ``BENCH_CHUNK_SIZE``: records per chunk workflow (default 100);
+- ``BENCH_LOCAL_ACTIVITY``: ``1`` runs the per-record action as a local activity.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ async def touch(item: BenchItem, ctx: ActionContext) -> None:
     """Locked and re-checked, changes nothing (the scan-only variant)."""
 
 
-def build(name: str, mode: str, chunk_size: int | None = None) -> Domain:
+def build(
+    name: str, mode: str, chunk_size: int | None = None, *, local_activity: bool = False
+) -> Domain:
     """The bench domain with one trigger, ``process``, in ``mode`` (see the module doc)."""
     if mode not in MODES:
         raise ValueError(f"BENCH_MODE: expected one of {', '.join(MODES)}, found {mode!r}")
@@ -65,6 +68,8 @@ def build(name: str, mode: str, chunk_size: int | None = None) -> Domain:
     items.action(process)
     items.action(touch)
     options: dict[str, object] = {}
+    if local_activity:
+        options["local_activity"] = True
     if mode == "chunked":
         options["chunk_size"] = chunk_size or DEFAULT_CHUNK_SIZE
     if mode == "scan":  # scans get their own slots: chunk activities would take them all
@@ -95,4 +100,5 @@ domain = build(
     os.environ.get("BENCH_DOMAIN", "bench"),
     os.environ.get("BENCH_MODE", "per_record"),
     int(os.environ["BENCH_CHUNK_SIZE"]) if os.environ.get("BENCH_CHUNK_SIZE") else None,
+    local_activity=os.environ.get("BENCH_LOCAL_ACTIVITY") == "1",
 )

@@ -116,15 +116,19 @@ def targets(report: Report) -> list[dict[str, Any]]:
         ember, chunked = report.best("ember", rows), report.best("ember-chunked", rows)
         baseline, queue = report.best("temporal-baseline", rows), report.best("procrastinate", rows)
         floor = report.best(FLOOR, rows)
+        local = report.best("ember-local", rows)
         if ember and baseline:
             add(f"ember / temporal-baseline at {rows:,}", ratio(ember, baseline), 1.0)
+        if local and baseline:
+            add(f"ember-local / temporal-baseline at {rows:,}", ratio(local, baseline), 1.0)
         if chunked and queue:
             add(f"ember-chunked / procrastinate at {rows:,}", ratio(chunked, queue), 4.0)
         if chunked and floor:
             add(f"ember-chunked / floor-loop at {rows:,}", ratio(chunked, floor), 0.5)
-    first = report.best("ember", 1000)
-    if first is not None:
-        add("ember start p50 at 1,000 rows (ms)", first.start.p50_ms, 1000.0, False)
+    for contender in ("ember", "ember-local"):
+        first = report.best(contender, 1000)
+        if first is not None:
+            add(f"{contender} start p50 at 1,000 rows (ms)", first.start.p50_ms, 1000.0, False)
     if report.run_trigger is not None:
         add("run_trigger p50 (ms)", report.run_trigger.p50_ms, 50.0, False)
     if report.scan is not None:

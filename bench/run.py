@@ -27,6 +27,7 @@ CONTENDERS = (
     "floor-update",
     "procrastinate",
     "ember",
+    "ember-local",
     "ember-chunked",
     "temporal-baseline",
 )
@@ -153,6 +154,18 @@ class Runner:
                 self.report.run_trigger = latency
             return result
 
+        async def ember_local() -> Result:
+            result, _ = await ember.measure(
+                stack,
+                rows,
+                concurrency=activities,
+                logs=logs,
+                timeout=timeout,
+                extra_env={"BENCH_LOCAL_ACTIVITY": "1"},
+                label="ember-local",
+            )
+            return result
+
         async def ember_chunked() -> Result:
             result, _ = await ember.measure(
                 stack,
@@ -185,6 +198,7 @@ class Runner:
             ),
             "procrastinate": queue,
             "ember": ember_per_record,
+            "ember-local": ember_local,
             "ember-chunked": ember_chunked,
             "temporal-baseline": lambda: temporal_baseline.measure(
                 stack, rows, concurrency=activities, logs=logs, timeout=timeout

@@ -86,6 +86,9 @@ class TriggerOptions(_Options):
     chunk_size: int | None = Field(
         default=None, ge=1, description="records per workflow instead of one each"
     )
+    local_activity: bool = Field(
+        default=False, description="run the action as a local activity (short actions)"
+    )
 
     _normalise_action = field_validator("action", "on_error", mode="before")(_name_of)
 

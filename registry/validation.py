@@ -177,6 +177,14 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
                 repr(column),
                 f"use one of: {', '.join(sorted(_columns(resource)))}",
             )
+    if options.local_activity and options.chunk_size is not None:
+        yield Problem(
+            f"{path}.local_activity",
+            "local_activity on a trigger with one workflow per record",
+            f"local_activity=True with chunk_size={options.chunk_size}",
+            "remove local_activity (a chunk's activity heartbeats, a local one cannot) "
+            "or chunk_size",
+        )
     if options.list_tenants is not None and not resource.is_tenanted:
         yield _no_strategy(f"{path}.list_tenants")
     if resource.is_tenanted and options.list_tenants is None and resource.list_tenants is None:

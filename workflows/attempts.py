@@ -11,9 +11,19 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.types import ACTOR_ERROR, DISCARD_ERROR, ActionResult, FailureInfo, RetrySpec
+    from activities.types import (
+        ACTOR_ERROR,
+        DISCARD_ERROR,
+        TIMEOUT_ERROR,
+        ActionResult,
+        FailureInfo,
+        RetrySpec,
+    )
 
 LOCK_RETRY = timedelta(seconds=1)
+# A local activity's retries wait in durable timers (not in the worker's memory) beyond
+# this, so a worker that dies mid-backoff loses no attempt count.
+LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)
 
 
 def retry_policy(retry: RetrySpec, attempts_used: int) -> RetryPolicy:
@@ -41,12 +51,8 @@ async def run_attempts(
     ActivityError when the last attempt failed.
     """
     while True:
-        result: ActionResult = await workflow.execute_activity(
-            activity,
-            request_for(attempts_used),
-            result_type=ActionResult,
-            start_to_close_timeout=timedelta(seconds=retry.timeout_seconds),
-            retry_policy=retry_policy(retry, attempts_used),
+        result = await execute_action(
+            activity, request_for(attempts_used), retry, retry_policy(retry, attempts_used)
         )
         if result.status in ("succeeded", "cancelled"):
             return result
@@ -57,6 +63,48 @@ async def run_attempts(
             await workflow.sleep(LOCK_RETRY)
 
 
+async def execute_action(
+    activity: str, request: Any, retry: RetrySpec, policy: RetryPolicy
+) -> ActionResult:
+    """One action activity, local when the trigger says ``local_activity``.
+
+    Raises:
+        ActivityError: the last attempt failed (its cause says why), either way.
+    """
+    timeout = timedelta(seconds=retry.timeout_seconds)
+    result: ActionResult
+    if retry.local_activity:
+        try:
+            result = await workflow.execute_local_activity(
+                activity,
+                request,
+                result_type=ActionResult,
+                start_to_close_timeout=timeout,
+                retry_policy=policy,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            )
+        except (ApplicationError, TimeoutError) as error:
+            # A local activity's last failure arrives unwrapped; wrap it as an activity's.
+            raise ActivityError(
+                f"local activity {activity} failed",
+                scheduled_event_id=0,
+                started_event_id=0,
+                identity="",
+                activity_type=activity,
+                activity_id="",
+                retry_state=None,
+            ) from error
+    else:
+        result = await workflow.execute_activity(
+            activity,
+            request,
+            result_type=ActionResult,
+            start_to_close_timeout=timeout,
+            retry_policy=policy,
+        )
+    return result
+
+
 def failure_of(error: ActivityError, retry: RetrySpec) -> FailureInfo:
     """The type, message and attempt of the failure that ended the attempts."""
     cause = error.cause
@@ -65,6 +113,6 @@ def failure_of(error: ActivityError, retry: RetrySpec) -> FailureInfo:
         return FailureInfo(cause.type or "ApplicationError", cause.message, int(attempt))
     if isinstance(cause, TimeoutError):
         return FailureInfo(
-            "Timeout", f"attempt exceeded {retry.timeout_seconds:g}s", retry.max_attempts
+            TIMEOUT_ERROR, f"attempt exceeded {retry.timeout_seconds:g}s", retry.max_attempts
         )
     return FailureInfo(type(cause).__name__, str(cause or error), retry.max_attempts)

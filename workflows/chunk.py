@@ -112,7 +112,7 @@ class ChunkTriggerWorkflow:
                 request,
                 has_on_error=run.has_on_error,
                 on_error_fails_job=run.on_error_fails_job,
-                timeout_seconds=run.retry.timeout_seconds,
+                retry=run.retry,
             )
         self._finished = True
         self._finish(run, result)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -15,12 +13,12 @@ with workflow.unsafe.imports_passed_through():
         ACTOR_ERROR,
         DISCARD_ERROR,
         ActionRequest,
-        ActionResult,
         FailureInfo,
         Outcome,
+        RetrySpec,
     )
     from registry import naming
-    from workflows.attempts import LOCK_RETRY
+    from workflows.attempts import LOCK_RETRY, execute_action
 
 
 async def compensate(
@@ -29,7 +27,7 @@ async def compensate(
     *,
     has_on_error: bool,
     on_error_fails_job: bool,
-    timeout_seconds: float,
+    retry: RetrySpec,
 ) -> Outcome:
     """Run on_error (once; lock waits repeat it) and say how the run ends.
 
@@ -43,12 +41,8 @@ async def compensate(
         return unhandled
     while True:
         try:
-            result: ActionResult = await workflow.execute_activity(
-                naming.RUN_ON_ERROR,
-                request,
-                result_type=ActionResult,
-                start_to_close_timeout=timedelta(seconds=timeout_seconds),
-                retry_policy=RetryPolicy(maximum_attempts=1),
+            result = await execute_action(
+                naming.RUN_ON_ERROR, request, retry, RetryPolicy(maximum_attempts=1)
             )
         except ActivityError:
             return Outcome("discarded", failure.attempt, failure, "on_error_failed")

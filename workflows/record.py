@@ -84,7 +84,7 @@ class RecordTriggerWorkflow:
                 request(failure.attempt, failure),
                 has_on_error=run.has_on_error,
                 on_error_fails_job=run.on_error_fails_job,
-                timeout_seconds=run.retry.timeout_seconds,
+                retry=run.retry,
             )
         self._finish(run, outcome)
         return outcome

@@ -79,8 +79,6 @@ DATABASE_URL_VARIABLE = "EMBER_TEST_DATABASE_URL"
 TEMPORAL_ADDRESS_VARIABLE = "EMBER_TEST_TEMPORAL_ADDRESS"
 TEMPORAL_NAMESPACE_VARIABLE = "EMBER_TEST_TEMPORAL_NAMESPACE"
 TEARDOWN_TIMEOUT = 10.0
-# The packages of the ember-triggers distribution (see _leave_ember_unrewritten).
-EMBER_PACKAGES = ("registry", "activities", "workflows", "worker")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,33 +110,6 @@ try:
     async_fixture = cast(_AsyncFixture, pytest_asyncio.fixture)
 except ImportError:  # pragma: no cover - pytest-asyncio is part of ember's dev extra
     async_fixture = cast(_AsyncFixture, _needs_pytest_asyncio)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    """Keep pytest from rewriting Ember's own modules (see below)."""
-    _leave_ember_unrewritten(config)
-
-
-def _leave_ember_unrewritten(config: pytest.Config) -> None:
-    """Undo the assertion-rewrite marking this plugin's registration causes.
-
-    Pytest marks every top-level package of a plugin's distribution for assertion
-    rewriting, so registering this plugin marks all of Ember. Temporal's sandbox
-    re-imports the workflow modules for every workflow run, and a rewritten module
-    is re-parsed and re-rewritten each time (tens of milliseconds per run). Ember's
-    runtime holds no test assertions, so it is left alone; this module is already
-    imported (and rewritten, as a plugin should be).
-    """
-    hook = getattr(config.pluginmanager, "rewrite_hook", None)
-    marked = getattr(hook, "_must_rewrite", None)
-    if not isinstance(marked, set):
-        return
-    marked.difference_update(EMBER_PACKAGES)
-    cache = getattr(hook, "_marked_for_rewrite_cache", None)
-    if isinstance(cache, dict):
-        for name in [n for n in cache if n.partition(".")[0] in EMBER_PACKAGES]:
-            del cache[name]
 
 
 @pytest.fixture(scope="session")

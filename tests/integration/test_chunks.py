@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
@@ -109,3 +109,35 @@ async def test_drain_counts_chunk_records_one_by_one(
         again = await ember.schedule_and_run_triggers(trigger)
     assert summary.succeeded == 23 and summary.total == 23
     assert again.total == 0
+
+
+async def test_a_record_timing_out_mid_query_leaves_the_rest_of_its_chunk_unharmed(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    ids = await add_tickets(engine, 4)
+    slow = ids[1]
+    attempts: Counter[int] = Counter()
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    async def act(ticket: Ticket, ctx: ActionContext) -> None:
+        attempts[ticket.id] += 1
+        if ticket.id == slow and ctx.attempt == 1:  # cut off inside a statement
+            await ctx.session.execute(text("SELECT pg_sleep(30)"))
+        ticket.escalated = True
+
+    trigger = tickets.trigger(
+        "chunked",
+        action=act,
+        scheduler_cron=None,
+        chunk_size=4,
+        max_attempts=2,
+        timeout=timedelta(seconds=1),
+        backoff=timedelta(seconds=1),
+    )
+    async with running(domain, dev_env, database_url) as ember:
+        summary = await ember.schedule_and_run_triggers(trigger)
+    assert summary.succeeded == 4 and summary.total == 4
+    assert attempts == {ids[0]: 1, slow: 2, ids[2]: 1, ids[3]: 1}
+    assert await ticket_values(engine, "escalated", ids) == [True] * 4

@@ -1,4 +1,7 @@
-"""Retries, backoff, snooze, cancel, discard and on_error, on the time-skipping server."""
+"""Retries, backoff, snooze, cancel, discard and on_error, on the time-skipping server.
+
+Each test runs twice: the action as an activity, and as a local activity.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,12 @@ from activities.types import Outcome
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Cancel, Discard, Domain, Snooze, Trigger
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+
+
+@pytest.fixture(params=[False, True], ids=["activity", "local_activity"])
+def local_activity(request: pytest.FixtureRequest) -> bool:
+    """Every test here runs with the action as an activity and as a local activity."""
+    return bool(request.param)
 
 
 @dataclass
@@ -73,10 +82,12 @@ async def run_one(
 
 
 async def test_retries_to_max_attempts_and_on_error_runs_only_after_the_last(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["fail", "fail", "fail"])
-    domain, trigger = scripted(script, max_attempts=3, on_error="compensate")
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=3, on_error="compensate"
+    )
     ticket_id, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert script.attempts == [(1, False), (2, False), (3, True)]
     assert script.on_error_calls == [("failure on attempt 3", 3)]
@@ -85,20 +96,24 @@ async def test_retries_to_max_attempts_and_on_error_runs_only_after_the_last(
 
 
 async def test_success_on_a_retry_skips_on_error(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["fail"])
-    domain, trigger = scripted(script, max_attempts=3, on_error="compensate")
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=3, on_error="compensate"
+    )
     _, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert (outcome.status, outcome.attempts) == ("succeeded", 2)
     assert script.on_error_calls == []
 
 
 async def test_on_error_failing_ends_discarded_with_the_original_error(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["fail", "fail"], fail_on_error=True)
-    domain, trigger = scripted(script, max_attempts=2, on_error="compensate")
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=2, on_error="compensate"
+    )
     _, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert outcome.status == "discarded"
     assert outcome.error is not None and outcome.error.message == "failure on attempt 2"
@@ -106,21 +121,25 @@ async def test_on_error_failing_ends_discarded_with_the_original_error(
 
 
 async def test_without_on_error_the_run_ends_failed(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["fail", "fail"])
-    domain, trigger = scripted(script, max_attempts=2)
+    domain, trigger = scripted(script, local_activity=local_activity, max_attempts=2)
     _, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert (outcome.status, outcome.attempts) == ("failed", 2)
     assert outcome.error is not None and outcome.error.type == "ValueError"
 
 
 async def test_on_error_fails_job_reports_failed_after_compensating(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["fail"])
     domain, trigger = scripted(
-        script, max_attempts=1, on_error="compensate", on_error_fails_job=True
+        script,
+        local_activity=local_activity,
+        max_attempts=1,
+        on_error="compensate",
+        on_error_fails_job=True,
     )
     ticket_id, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert outcome.status == "failed"
@@ -129,20 +148,22 @@ async def test_on_error_fails_job_reports_failed_after_compensating(
 
 
 async def test_snooze_does_not_use_an_attempt(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["fail", "snooze", "snooze", "ok"])
-    domain, trigger = scripted(script, max_attempts=2)
+    domain, trigger = scripted(script, local_activity=local_activity, max_attempts=2)
     _, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert script.attempts == [(1, False), (2, True), (2, True), (2, True)]
     assert (outcome.status, outcome.attempts) == ("succeeded", 2)
 
 
 async def test_cancel_ends_cancelled_without_retry_or_on_error(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["cancel"])
-    domain, trigger = scripted(script, max_attempts=3, on_error="compensate")
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=3, on_error="compensate"
+    )
     ticket_id, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert (outcome.status, outcome.reason) == ("cancelled", "not today")
     assert len(script.attempts) == 1 and script.on_error_calls == []
@@ -150,10 +171,12 @@ async def test_cancel_ends_cancelled_without_retry_or_on_error(
 
 
 async def test_discard_ends_at_once_and_runs_on_error(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     script = Script(["discard"])
-    domain, trigger = scripted(script, max_attempts=3, on_error="compensate")
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=3, on_error="compensate"
+    )
     _, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert (outcome.status, outcome.reason) == ("discarded", "never")
     assert len(script.attempts) == 1
@@ -165,9 +188,12 @@ async def test_log_errors_off_still_logs_the_final_failure(
     database_url: str,
     engine: AsyncEngine,
     caplog: pytest.LogCaptureFixture,
+    local_activity: bool,
 ) -> None:
     script = Script(["fail", "fail", "fail"])
-    domain, trigger = scripted(script, max_attempts=3, log_errors=False)
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=3, log_errors=False
+    )
     with caplog.at_level(logging.WARNING, logger="ember.activities"):
         await run_one(test_env, database_url, engine, domain, trigger)
     failures = [r.getMessage() for r in caplog.records if r.name == "ember.activities"]
@@ -179,9 +205,12 @@ async def test_log_errors_on_logs_every_failed_attempt(
     database_url: str,
     engine: AsyncEngine,
     caplog: pytest.LogCaptureFixture,
+    local_activity: bool,
 ) -> None:
     script = Script(["fail", "fail"])
-    domain, trigger = scripted(script, max_attempts=2, log_final_error=False)
+    domain, trigger = scripted(
+        script, local_activity=local_activity, max_attempts=2, log_final_error=False
+    )
     with caplog.at_level(logging.WARNING, logger="ember.activities"):
         await run_one(test_env, database_url, engine, domain, trigger)
     failures = [r.getMessage() for r in caplog.records if r.name == "ember.activities"]

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -262,6 +263,55 @@ async def test_a_lock_not_had_in_time_is_retried_without_using_an_attempt(
         )
         handle = await ember.run_trigger((Ticket, ticket_id), trigger)
         await asyncio.sleep(2.5)  # several lock timeouts pass while the row is held
+        await transaction.commit()
+        outcome = await handle.result()
+    assert (outcome.status, outcome.attempts) == ("succeeded", 1)
+    assert attempts == [1]
+
+
+async def test_local_activity_acts_in_the_workflow_task_with_no_activity_task(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    matching = await add_tickets(engine, 3)
+    domain = escalation_domain(local_activity=True)
+    trigger = domain.get_trigger("tickets", "escalate")
+    async with running(domain, dev_env, database_url) as ember:
+        summary = await ember.schedule_and_run_triggers(domain)
+        history = await dev_env.client.get_workflow_handle(
+            trigger.workflow_id(None, str(matching[0]))
+        ).fetch_history()
+    assert summary.succeeded == 3
+    assert await ticket_values(engine, "escalated", matching) == [True] * 3
+    kinds = {event.event_type for event in history.events}
+    assert EventType.EVENT_TYPE_MARKER_RECORDED in kinds
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
+
+
+async def test_a_local_activity_waiting_for_a_lock_uses_no_attempt(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1)
+    attempts: list[int] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    async def touch(ticket: Ticket, ctx: ActionContext) -> None:
+        attempts.append(ctx.attempt)
+
+    trigger = tickets.trigger(
+        "touch", action=touch, scheduler_cron=None, max_attempts=1, local_activity=True
+    )
+    async with (
+        running(domain, dev_env, database_url, lock_timeout=timedelta(milliseconds=200)) as ember,
+        engine.connect() as blocker,
+    ):
+        transaction = await blocker.begin()
+        await blocker.execute(
+            text("SELECT 1 FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket_id}
+        )
+        handle = await ember.run_trigger((Ticket, ticket_id), trigger)
+        await asyncio.sleep(2.5)
         await transaction.commit()
         outcome = await handle.result()
     assert (outcome.status, outcome.attempts) == ("succeeded", 1)

@@ -199,6 +199,7 @@ TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "log_errors": FLAGS,
     "log_final_error": FLAGS,
     "chunk_size": COUNTS,
+    "local_activity": FLAGS,
 }
 SCHEDULE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "cron": CRONS,

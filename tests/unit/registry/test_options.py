@@ -67,6 +67,7 @@ TRIGGER_DEFAULTS: dict[str, Any] = {
     "log_errors": True,
     "log_final_error": True,
     "chunk_size": None,
+    "local_activity": False,
 }
 
 SCHEDULE_DEFAULTS: dict[str, Any] = {

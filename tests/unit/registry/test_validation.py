@@ -738,3 +738,14 @@ def test_one_problem_is_reported_in_the_singular() -> None:
     tickets.trigger("t", action="nope")
     with pytest.raises(RegistryError, match=r"^1 problem in the Ember registry:\n  - desk\."):
         domain.validate()
+
+
+def test_local_activity_with_chunk_size() -> None:
+    domain, tickets = desk()
+    tickets.trigger("t", action=close, local_activity=True, chunk_size=50)
+    assert only(domain) == Problem(
+        "desk.tickets.t.local_activity",
+        "local_activity on a trigger with one workflow per record",
+        "local_activity=True with chunk_size=50",
+        "remove local_activity (a chunk's activity heartbeats, a local one cannot) or chunk_size",
+    )
