@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-faults lint bench bench-quick ui-check clean
+.PHONY: run test test-faults soak lint bench bench-quick ui-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: lint
 
 test-faults: $(STAMP)
 	$(BIN)/pytest -q tests/faults
+
+# The issue-sized soak: 100,000 records with random failures, snoozes and cancels (~15 min).
+soak: $(STAMP)
+	EMBER_SOAK_RECORDS=100000 EMBER_SOAK_BUDGET_SECONDS=2400 \
+		$(BIN)/pytest -q tests/faults/test_soak.py
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
