@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import ember, floor, idle, procrastinate_queue, report, temporal_baseline
 from bench.measure import Result
@@ -154,26 +155,9 @@ class Runner:
                 self.report.run_trigger = latency
             return result
 
-        async def ember_local() -> Result:
+        async def ember_variant(**options: Any) -> Result:
             result, _ = await ember.measure(
-                stack,
-                rows,
-                concurrency=activities,
-                logs=logs,
-                timeout=timeout,
-                extra_env={"BENCH_LOCAL_ACTIVITY": "1"},
-                label="ember-local",
-            )
-            return result
-
-        async def ember_chunked() -> Result:
-            result, _ = await ember.measure(
-                stack,
-                rows,
-                chunk_size=CHUNK_SIZE,
-                concurrency=activities,
-                logs=logs,
-                timeout=timeout,
+                stack, rows, concurrency=activities, logs=logs, timeout=timeout, **options
             )
             return result
 
@@ -198,8 +182,10 @@ class Runner:
             ),
             "procrastinate": queue,
             "ember": ember_per_record,
-            "ember-local": ember_local,
-            "ember-chunked": ember_chunked,
+            "ember-local": lambda: ember_variant(
+                extra_env={"BENCH_LOCAL_ACTIVITY": "1"}, label="ember-local"
+            ),
+            "ember-chunked": lambda: ember_variant(chunk_size=CHUNK_SIZE),
             "temporal-baseline": lambda: temporal_baseline.measure(
                 stack, rows, concurrency=activities, logs=logs, timeout=timeout
             ),

@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.api.common.v1 import WorkflowExecution
@@ -240,8 +241,9 @@ async def _wait_until_deleted(env: WorkflowEnvironment, workflow_id: str) -> Non
     raise AssertionError(f"{workflow_id} was not deleted")
 
 
+@pytest.mark.parametrize("local_activity", [False, True], ids=["activity", "local_activity"])
 async def test_a_lock_not_had_in_time_is_retried_without_using_an_attempt(
-    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, local_activity: bool
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
     attempts: list[int] = []
@@ -252,7 +254,9 @@ async def test_a_lock_not_had_in_time_is_retried_without_using_an_attempt(
     async def touch(ticket: Ticket, ctx: ActionContext) -> None:
         attempts.append(ctx.attempt)
 
-    trigger = tickets.trigger("touch", action=touch, scheduler_cron=None, max_attempts=1)
+    trigger = tickets.trigger(
+        "touch", action=touch, scheduler_cron=None, max_attempts=1, local_activity=local_activity
+    )
     async with (
         running(domain, dev_env, database_url, lock_timeout=timedelta(milliseconds=200)) as ember,
         engine.connect() as blocker,
@@ -285,34 +289,3 @@ async def test_local_activity_acts_in_the_workflow_task_with_no_activity_task(
     kinds = {event.event_type for event in history.events}
     assert EventType.EVENT_TYPE_MARKER_RECORDED in kinds
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
-
-
-async def test_a_local_activity_waiting_for_a_lock_uses_no_attempt(
-    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
-) -> None:
-    (ticket_id,) = await add_tickets(engine, 1)
-    attempts: list[int] = []
-    domain = unique_domain()
-    tickets = domain.resource(Ticket)
-
-    @tickets.action
-    async def touch(ticket: Ticket, ctx: ActionContext) -> None:
-        attempts.append(ctx.attempt)
-
-    trigger = tickets.trigger(
-        "touch", action=touch, scheduler_cron=None, max_attempts=1, local_activity=True
-    )
-    async with (
-        running(domain, dev_env, database_url, lock_timeout=timedelta(milliseconds=200)) as ember,
-        engine.connect() as blocker,
-    ):
-        transaction = await blocker.begin()
-        await blocker.execute(
-            text("SELECT 1 FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket_id}
-        )
-        handle = await ember.run_trigger((Ticket, ticket_id), trigger)
-        await asyncio.sleep(2.5)
-        await transaction.commit()
-        outcome = await handle.result()
-    assert (outcome.status, outcome.attempts) == ("succeeded", 1)
-    assert attempts == [1]
