@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.types import ACTOR_ERROR, DISCARD_ERROR, NO_LONGER_APPLIES, ActionResult
 from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
+from registry.actions import Policy
 
 
 class NoLongerApplies(Exception):
@@ -25,7 +27,7 @@ async def call_action(action: Action, record: Any, ctx: ActionContext) -> None:
         Snooze: the action asked to run again later (returned or raised).
         Cancel / Discard / any exception the action raised.
     """
-    if action.policy is not None and not action.policy(ctx.actor, record, ctx):
+    if action.policy is not None and not await allows(action.policy, record, ctx):
         raise Discard("forbidden")
     args = (record, ctx) if action.takes_record else (ctx,)
     if action.is_async:
@@ -34,6 +36,14 @@ async def call_action(action: Action, record: Any, ctx: ActionContext) -> None:
         result = await ctx.session.run_sync(lambda _session: action.function(*args))
     if isinstance(result, Snooze):
         raise result
+
+
+async def allows(policy: Policy, record: Any, ctx: ActionContext) -> bool:
+    """Ask ``policy`` (plain or ``async def``) whether ``ctx.actor`` may act on ``record``."""
+    decision = policy(ctx.actor, record, ctx)
+    if inspect.isawaitable(decision):
+        decision = await decision
+    return bool(decision)
 
 
 async def settle(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from registry.context import ActionContext
 
-Policy = Callable[[Any, Any, ActionContext], bool]
+Policy = Callable[[Any, Any, ActionContext], bool | Awaitable[bool]]
 ActionFunction = Callable[..., Any]
 
 
@@ -25,7 +25,8 @@ class Action:
             generic one; ``async def`` or plain ``def``.
         takes_record: record action (True) or generic action (False).
         input_model: pydantic model validating the action input, if any.
-        policy: ``(actor, record, ctx) -> bool``; a False denies the run.
+        policy: ``(actor, record, ctx) -> bool``, plain or ``async def``
+            (awaited; it may query ``ctx.session``); a false result denies the run.
     """
 
     name: str

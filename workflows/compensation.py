@@ -21,6 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.attempts import LOCK_RETRY, execute_action
 
 
+def unhandled(failure: FailureInfo) -> Outcome:
+    """The outcome of a failure nothing handled: ``discarded`` with its reason, or ``failed``."""
+    if failure.type in (DISCARD_ERROR, ACTOR_ERROR):
+        return Outcome("discarded", failure.attempt, failure, failure.message)
+    return Outcome("failed", failure.attempt, failure)
+
+
 async def compensate(
     failure: FailureInfo,
     request: ActionRequest,
@@ -35,10 +42,8 @@ async def compensate(
     as nobody); an on_error that fails ends ``discarded`` with the original error.
     """
     discarded = failure.type in (DISCARD_ERROR, ACTOR_ERROR)
-    reason = failure.message if discarded else None
-    unhandled = Outcome("discarded" if discarded else "failed", failure.attempt, failure, reason)
     if not has_on_error or failure.type == ACTOR_ERROR:
-        return unhandled
+        return unhandled(failure)
     while True:
         try:
             result = await execute_action(
@@ -50,7 +55,7 @@ async def compensate(
             break
         await workflow.sleep(LOCK_RETRY)
     if result.status != "succeeded" or discarded:
-        return unhandled
+        return unhandled(failure)
     if on_error_fails_job:
         return Outcome("failed", failure.attempt, failure)
     return Outcome("errored_handled", failure.attempt, failure)

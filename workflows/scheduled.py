@@ -9,8 +9,6 @@ from temporalio.exceptions import ActivityError
 # not re-import them for every run.
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
-        ACTOR_ERROR,
-        DISCARD_ERROR,
         Outcome,
         ScheduledActionRequest,
         ScheduledOutcome,
@@ -20,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from registry import naming
     from workflows.attempts import failure_of, run_attempts
+    from workflows.compensation import unhandled
     from workflows.scan import PAGE_TIMEOUT
 
 
@@ -56,7 +55,5 @@ class ScheduledActionWorkflow:
         try:
             done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)
         except ActivityError as error:
-            failure = failure_of(error, run.retry)
-            status = "discarded" if failure.type in (DISCARD_ERROR, ACTOR_ERROR) else "failed"
-            return Outcome(status, failure.attempt, failure)  # type: ignore[arg-type]
+            return unhandled(failure_of(error, run.retry))
         return Outcome(done.status, done.attempt, reason=done.reason)  # type: ignore[arg-type]

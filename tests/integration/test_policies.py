@@ -1,17 +1,19 @@
-"""Action policies: allow, deny (discarded ``forbidden``), and trigger runs let through."""
+"""Action policies: allow, deny (discarded ``forbidden``), and Ember's own runs let through."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
+from activities.types import ScheduledOutcome
 from examples.helpdesk.actions import can_escalate
 from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Domain, RowActorPersister, Trigger
+from registry.checks import trigger_interaction
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 
 
@@ -115,3 +117,71 @@ async def test_runs_started_by_a_scan_pass_through_trigger_interaction(
         "the agent alone may not escalate; the scan's runs may"
     )
     assert sorted(log.acted) == ids
+
+
+async def test_an_async_policy_is_awaited_and_its_denial_holds(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    allowed_id, denied_id = await add_tickets(engine, 2)
+    admin, _ = await users(engine)
+    acted: list[int] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, actor_persister=RowActorPersister(User))
+
+    async def only_the_first_ticket(actor: Any, ticket: Ticket, ctx: ActionContext) -> bool:
+        first = await ctx.session.scalar(select(func.min(Ticket.id)))
+        return ticket.id == first
+
+    @tickets.action(policy=only_the_first_ticket)
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        acted.append(ticket.id)
+        ticket.escalated = True
+
+    trigger = tickets.trigger(
+        "escalate", action=escalate, where=Ticket.escalated.is_(False), scheduler_cron=None
+    )
+    async with running(domain, dev_env, database_url) as ember:
+        allowed = await (
+            await ember.run_trigger((Ticket, allowed_id), trigger, actor=admin)
+        ).result()
+        denied = await (await ember.run_trigger((Ticket, denied_id), trigger, actor=admin)).result()
+    assert allowed.status == "succeeded"
+    assert (denied.status, denied.reason) == ("discarded", "forbidden")
+    assert acted == [allowed_id]
+    assert await ticket_values(engine, "escalated", [allowed_id, denied_id]) == [True, False]
+
+
+async def test_scheduled_runs_face_the_policy_and_pass_through_trigger_interaction(
+    test_env: WorkflowEnvironment, database_url: str
+) -> None:
+    ran: list[str] = []
+    seen: list[tuple[str, str, object]] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    def admins_only(actor: Any, record: Any, ctx: ActionContext) -> bool:
+        seen.append(("admins_only", ctx.source, record))
+        return getattr(actor, "is_admin", False)
+
+    def admins_or_ember(actor: Any, record: Any, ctx: ActionContext) -> bool:
+        seen.append(("admins_or_ember", ctx.source, record))
+        return trigger_interaction(ctx)
+
+    @tickets.action(policy=admins_only)
+    async def purge(ctx: ActionContext) -> None:
+        ran.append("purge")
+
+    @tickets.action(policy=admins_or_ember)
+    async def report(ctx: ActionContext) -> None:
+        ran.append("report")
+
+    purging = tickets.schedule("purge", cron="@daily", action=purge, max_attempts=3)
+    reporting = tickets.schedule("report", cron="@daily", action=report)
+    async with running(domain, test_env, database_url, search_attributes=False) as ember:
+        denied: ScheduledOutcome = await (await ember.schedule(purging)).result()
+        allowed: ScheduledOutcome = await (await ember.schedule(reporting)).result()
+    outcome = denied.outcomes["-"]
+    assert (outcome.status, outcome.reason, outcome.attempts) == ("discarded", "forbidden", 1)
+    assert allowed.outcomes["-"].status == "succeeded"
+    assert ran == ["report"]
+    assert seen == [("admins_only", "schedule", None), ("admins_or_ember", "schedule", None)]
