@@ -30,7 +30,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -49,7 +48,7 @@ from examples.helpdesk.models import Ticket, User
 from registry import naming
 from worker import EmberWorker, scan_now
 from workflows.client import TriggerClient
-from workflows.devstack import HOST, DevStack
+from workflows.devstack import DevStack, free_port
 from workflows.settings import Settings
 
 logger = logging.getLogger("ember.ui_check")
@@ -110,14 +109,6 @@ class Page:
         path = self.screenshot.with_suffix(".html")
         path.write_text(self.dom, encoding="utf-8")
         return path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def two_free_ports() -> tuple[int, int]:

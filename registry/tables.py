@@ -37,7 +37,12 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+"""Rows waiting for the relay. A row whose start failed ``OUTBOX_MAX_ATTEMPTS`` times
+stays as a dead letter (with ``last_error``); set ``attempts = 0`` to redeliver it."""
+
+OUTBOX_MAX_ATTEMPTS = 10
 
 
 async def create_ember_tables(engine: AsyncEngine) -> None:

@@ -12,7 +12,7 @@ from registry import Domain, ScheduledAction, Trigger
 from workflows.client import TriggerClient
 from workflows.schedules import describe_schedules, sync_schedules
 from workflows.settings import Settings
-from workflows.status import domain_status
+from workflows.status import domain_status, outbox_line
 
 
 def check_arguments(args: argparse.Namespace, domain: Domain) -> None:
@@ -107,9 +107,11 @@ async def _status(domain: Domain, settings: Settings, client: Client) -> int:
     engine = create_engine(settings.require_database_url(), pool_size=1)
     try:
         rows = await domain_status(client, engine, domain)
+        outbox = await outbox_line(engine, domain)
     finally:
         await engine.dispose()
     for row in rows:
         scanned = row.last_scan.isoformat(timespec="seconds") if row.last_scan else "never"
         print(f"{row.line()} last_scan={scanned}")
+    print(outbox)
     return 0

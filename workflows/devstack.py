@@ -31,6 +31,14 @@ HOST = "127.0.0.1"
 PID_FILE = "dev.pid"
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def ensure_port_free(port: int, what: str, option: str) -> None:
     """Fail early, with the fix, when ``port`` on 127.0.0.1 is taken.
 

@@ -6,12 +6,14 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.records import matching_count_query
 from registry import Domain, Trigger, naming
+from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 
 OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")
 
@@ -66,6 +68,22 @@ async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) 
 async def domain_status(client: Client, engine: AsyncEngine, domain: Domain) -> list[TriggerStatus]:
     """The status of every trigger of ``domain``."""
     return [await trigger_status(client, engine, trigger) for trigger in domain.triggers]
+
+
+async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:
+    """``ember_outbox`` rows of ``domain``: waiting for the relay, and dead letters."""
+    dead = outbox.c.attempts >= OUTBOX_MAX_ATTEMPTS
+    query = select(func.count().filter(~dead), func.count().filter(dead)).where(
+        outbox.c.request["domain"].astext == domain.name
+    )
+    async with engine.connect() as connection:
+        waiting, dead_letters = (await connection.execute(query)).one()
+    line = f"{'outbox':40} waiting={waiting:>6} dead={dead_letters}"
+    if dead_letters:
+        line += (
+            f" (attempts >= {OUTBOX_MAX_ATTEMPTS}: see last_error; set attempts = 0 to redeliver)"
+        )
+    return line
 
 
 async def _schedule_state(client: Client, trigger: Trigger) -> tuple[str, datetime | None]:

@@ -12,7 +12,6 @@ retry re-checks ``where`` under the row lock, so an action that committed is not
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
@@ -34,18 +33,12 @@ from tests.faults.workload import (
     worker_env,
 )
 from workflows.client import TriggerClient
+from workflows.devstack import free_port
 from workflows.servers import start_dev_server
 
 RECORDS = 1000
 WEIGHTS = {"ok": 90, "flaky": 5, "poison": 3, "cancel": 2}
 DOWNTIME = 8.0
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def ledger_rows(engine: AsyncEngine) -> int:

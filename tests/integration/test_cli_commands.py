@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.app import build_helpdesk
 from examples.helpdesk.models import Ticket, User
+from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,10 +76,19 @@ async def test_trigger_run_schedules_and_status_from_the_command_line(
         assert code == 0 and "pause: " in out, err
         async with engine.begin() as connection:
             await connection.execute(update(Ticket).values(escalated=False, priority="normal"))
+            await connection.execute(
+                insert(outbox).values(
+                    workflow_id="gone",
+                    request={"domain": name, "resource": "tickets", "trigger": "gone"},
+                    attempts=OUTBOX_MAX_ATTEMPTS,
+                )
+            )
         code, out, err = await cli(env, "status")
         assert code == 0, err
         stale = next(line for line in out.splitlines() if "escalate_stale" in line)
         assert "paused" in stale and "matching=     1" in stale
+        dead = next(line for line in out.splitlines() if line.startswith("outbox"))
+        assert "waiting=     0 dead=1" in dead and "set attempts = 0 to redeliver" in dead
 
     code, out, err = await cli(env, "trigger", "run", "tickets", "nope", "1")
     assert code == 2 and "trigger: expected one of (" in err and "Traceback" not in err

@@ -21,13 +21,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from examples.helpdesk.models import Organisation, Ticket, User
 from registry.naming import SEARCH_ATTRIBUTES
-from workflows.devstack import DevStack, stop_leftovers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from workflows.devstack import DevStack, free_port, stop_leftovers
 
 
 def port_is_free(port: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.request
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,13 +14,8 @@ from tests.integration.support import add_tickets, unique_domain
 from worker import EmberWorker
 from workflows.client import TriggerClient
 from workflows.connection import connect
+from workflows.devstack import free_port
 from workflows.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_runs_and_scans_are_counted_on_the_prometheus_endpoint(

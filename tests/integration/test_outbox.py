@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.outbox import BATCH, IDLE_POLL, OutboxRelay
+from activities.runtime import Runtime
 from activities.types import Outcome
 from examples.helpdesk.models import Organisation, Ticket, User
 from registry import ActionContext, Domain, RowActorPersister, Trigger, enqueue_trigger
+from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually, outbox_rows, workflow_status
+from workflows.devstack import free_port
 
 
 class Reason(BaseModel):
@@ -160,3 +166,88 @@ async def test_an_action_enqueues_its_follow_up_only_if_it_commits(
     assert seen.followed_up == [failing, succeeding]
     assert seen.escalated == [(succeeding, None, "triage")]
     assert await workflow_status(dev_env.client, escalate.workflow_id(None, str(failing))) is None
+
+
+def with_a_trigger_the_worker_lacks(domain: Domain) -> Trigger:
+    """A trigger of a second ``Domain`` of the same name: the worker has never heard of it."""
+    newer = Domain(domain.name)
+    tickets = newer.resource(Ticket)
+
+    @tickets.action
+    async def archive(ticket: Ticket, ctx: ActionContext) -> None:
+        ticket.status = "archived"
+
+    return tickets.trigger("archive", action=archive, scheduler_cron=None)
+
+
+async def outbox_state(engine: AsyncEngine) -> list[tuple[int, str | None, bool]]:
+    """(attempts, last_error, backing off) of every row, oldest first."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(
+                outbox.c.attempts, outbox.c.last_error, outbox.c.next_attempt_at > func.now()
+            ).order_by(outbox.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_rows_that_cannot_start_do_not_hold_back_the_rows_behind_them(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    ids = await add_tickets(engine, BATCH + 1)
+    seen = Seen()
+    domain, escalate, _ = outbox_domain(seen)
+    unknown = with_a_trigger_the_worker_lacks(domain)
+    async with AsyncSession(engine) as session, session.begin():
+        for ticket_id in ids[:-1]:
+            await enqueue_trigger(session, (Ticket, ticket_id), unknown)
+        await enqueue_trigger(session, (Ticket, ids[-1]), escalate)
+    async with running(domain, dev_env, database_url) as ember:
+        outcome = await run_started(ember.client, escalate.workflow_id(None, str(ids[-1])))
+    assert outcome.status == "succeeded"
+    state = await outbox_state(engine)
+    assert len(state) == BATCH, "the delivered row is gone, the undeliverable ones wait"
+    assert all(0 < attempts < OUTBOX_MAX_ATTEMPTS for attempts, _, _ in state), "still retried"
+    assert all(f"found {unknown.name!r}" in (error or "") for _, error, _ in state), state[0]
+
+
+async def test_a_row_that_keeps_failing_becomes_a_dead_letter_and_can_be_redelivered(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1)
+    seen = Seen()
+    domain, _, _ = outbox_domain(seen)
+    unknown = with_a_trigger_the_worker_lacks(domain)
+    async with AsyncSession(engine) as session, session.begin():
+        await enqueue_trigger(session, (Ticket, ticket_id), unknown)
+        await session.execute(update(outbox).values(attempts=OUTBOX_MAX_ATTEMPTS - 1))
+
+    async def attempts_used() -> bool:
+        return [attempts for attempts, _, _ in await outbox_state(engine)] == [OUTBOX_MAX_ATTEMPTS]
+
+    async with running(domain, dev_env, database_url):
+        await eventually(attempts_used, what="the last attempt recorded")
+        async with engine.begin() as connection:  # due now: only being dead keeps it back
+            await connection.execute(update(outbox).values(next_attempt_at=func.now()))
+        await asyncio.sleep(4 * IDLE_POLL)
+        assert await attempts_used(), "a dead letter is not tried again"
+    # Deploy the trigger and reset the attempts: the row is delivered.
+    async with engine.begin() as connection:
+        await connection.execute(update(outbox).values(attempts=0, next_attempt_at=func.now()))
+    async with running(unknown.resource.domain, dev_env, database_url) as ember:
+        outcome = await run_started(ember.client, unknown.workflow_id(None, str(ticket_id)))
+    assert outcome.status == "succeeded"
+    assert await outbox_state(engine) == []
+
+
+async def test_while_temporal_is_unreachable_the_relay_waits_without_using_attempts(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1)
+    domain, escalate, _ = outbox_domain(Seen())
+    async with AsyncSession(engine) as session, session.begin():
+        await enqueue_trigger(session, (Ticket, ticket_id), escalate)
+    nowhere = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    relay = OutboxRelay(Runtime(domain, engine, nowhere))
+    assert await relay.deliver_once() == 0
+    assert await outbox_state(engine) == [(0, None, False)], "untouched, due as before"
