@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.actors import store_actor
 from registry.declarations import Trigger
 from registry.tables import outbox
-from registry.targets import RecordLike, record_target
+from registry.targets import RecordLike, enqueueable, record_target
 
 
 async def enqueue_trigger(
@@ -36,6 +36,7 @@ async def enqueue_trigger(
         tenant: the record's tenant (read from the instance when omitted).
         input: action input replacing the trigger's ``action_input``.
     """
+    trigger = enqueueable(trigger)
     target = record_target(trigger, record, tenant, input)
     actor_ref = store_actor(trigger.resource.actor_persister, trigger.resource.name, actor)
     request = {

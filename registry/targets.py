@@ -53,6 +53,16 @@ def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
     return matches[0]
 
 
+def resolve_schedule(domain: Domain, scheduled: ScheduledAction) -> ScheduledAction:
+    """``scheduled``, once it is known to belong to ``domain``."""
+    if scheduled.resource.domain is not domain:
+        raise ValueError(
+            f"schedule: expected a scheduled action of domain {domain.name!r}, found "
+            f"{scheduled.path}; fix: use the client of that scheduled action's domain"
+        )
+    return scheduled
+
+
 def triggers_of(domain: Domain, target: Any) -> list[Trigger]:
     """The triggers a drain covers: a domain's, a resource's, or one trigger."""
     if isinstance(target, Domain):
@@ -87,11 +97,16 @@ def record_target(
                 "fix: flush or commit it first"
             )
         (pk,) = identity
-        if tenant is None and resource.tenant_column is not None:
-            tenant = getattr(record, resource.tenant_column)
+        if resource.tenant_column is not None:
+            tenant = _own_tenant(trigger, getattr(record, resource.tenant_column), tenant)
     else:
         raise TypeError(_wrong_model(trigger, type(record).__name__))
     key = _checked_key(resource, pk)
+    if tenant is not None and not resource.is_tenanted:
+        raise ValueError(
+            f"tenant: expected none ({trigger.path} has no tenants), found {tenant!r}; "
+            "fix: drop tenant=, or declare tenant_column= / tenant_schema= on the resource"
+        )
     if resource.is_tenanted and tenant is None:
         raise ValueError(
             f"tenant: expected the tenant of this {model.__name__} ({trigger.path} is tenanted), "
@@ -100,6 +115,34 @@ def record_target(
     if action_input is not None:
         _check_input(trigger, action_input)
     return RunTarget(None if tenant is None else str(tenant), key)
+
+
+def enqueueable(trigger: Any) -> Trigger:
+    """``trigger`` itself, once it is known to be a valid trigger with a record action."""
+    if not isinstance(trigger, Trigger):
+        raise TypeError(
+            f"trigger: expected the Trigger that resource.trigger(...) returned, found "
+            f"{type(trigger).__name__} {trigger!r}; fix: pass the Trigger object"
+        )
+    action_name = trigger.options.action  # raises RegistryError for an invalid declaration
+    action = trigger.resource.actions.get(action_name)
+    if action is None or not action.takes_record:
+        found = f"a {action.kind} action" if action else "no such action"
+        raise ValueError(
+            f"trigger: expected {trigger.path} to run a record action (record, ctx), found "
+            f"{found} {action_name!r}; fix: register the action with @resource.action"
+        )
+    return trigger
+
+
+def _own_tenant(trigger: Trigger, own: Any, given: str | None) -> str | None:
+    if given is None or own is None or str(given) == str(own):
+        return own if own is not None else given
+    raise ValueError(
+        f"tenant: expected the record's own tenant {own!r} ({trigger.path} filters on "
+        f"{trigger.resource.tenant_column}), found tenant={given!r}; fix: drop tenant= or pass "
+        "the record of that tenant"
+    )
 
 
 def _checked_key(resource: Resource, pk: Any) -> str:

@@ -15,7 +15,13 @@ from activities.dispatch import start_many, start_record_run
 from activities.types import ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.signing import seal
-from registry.targets import RecordLike, record_target, resolve_trigger, triggers_of
+from registry.targets import (
+    RecordLike,
+    record_target,
+    resolve_schedule,
+    resolve_trigger,
+    triggers_of,
+)
 from workflows.drain import TriggerRunSummary, wait_for_runs
 from workflows.schedules import scan_request, scheduled_run
 from workflows.settings import Settings
@@ -204,7 +210,9 @@ class TriggerClient:
         collect_runs: bool,
     ) -> WorkflowHandle[Any, Any]:
         declaration = (
-            target if isinstance(target, ScheduledAction) else resolve_trigger(self.domain, target)
+            resolve_schedule(self.domain, target)
+            if isinstance(target, ScheduledAction)
+            else resolve_trigger(self.domain, target)
         )
         tenants: list[str | None] | None = None if tenant is None else [tenant]
         domain, resource = self.domain.name, declaration.resource.name

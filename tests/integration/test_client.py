@@ -7,14 +7,15 @@ from collections import Counter
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Cancel, Discard, Snooze
+from registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqueue_trigger
 from registry.targets import PAYLOAD_LIMIT
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from tests.integration.waiting import run_state, until_state, workflow_status
+from tests.integration.waiting import outbox_rows, run_state, until_state, workflow_status
 from workflows.client import TriggerClient
 from workflows.drain import TriggerRunSummary
 
@@ -149,6 +150,7 @@ async def test_bad_calls_fail_in_the_client_before_anything_starts(
         await ember.run_trigger((Ticket, 1), "nope")
     elsewhere = unique_domain().resource(Ticket)
     elsewhere.action(escalate)
+    elsewhere.action(digest)
     foreign = elsewhere.trigger("checked", action=escalate, scheduler_cron=None)
     with pytest.raises(ValueError, match=f"trigger: expected a trigger of domain '{domain.name}'"):
         await ember.run_trigger((Ticket, 1), foreign)
@@ -160,6 +162,16 @@ async def test_bad_calls_fail_in_the_client_before_anything_starts(
         await ember.run_trigger((Ticket, 1), trigger, input={"note": "x" * PAYLOAD_LIMIT})
     with pytest.raises(ValueError, match="tenant: expected the tenant of this Ticket"):
         await ember.run_trigger((Ticket, 1), tenanted)
+    with pytest.raises(ValueError, match=r"tenant: expected none \(.*checked has no tenants\)"):
+        await ember.run_trigger((Ticket, 1), trigger, tenant="acme")
+    globex_ticket = Ticket(id=3, organisation="globex", subject="theirs")
+    make_transient_to_detached(globex_ticket)  # as if loaded: it has an identity
+    with pytest.raises(ValueError, match="tenant: expected the record's own tenant 'globex'"):
+        await ember.run_trigger(globex_ticket, tenanted, tenant="acme")
+    with pytest.raises(
+        ValueError, match=f"schedule: expected a scheduled action of domain '{domain.name}'"
+    ):
+        await ember.schedule(elsewhere.schedule("digest", cron="@daily", action=digest))
     with pytest.raises(ValueError, match="found 'abc'"):  # one bad record stops the whole batch
         await ember.run_triggers([(Ticket, 1), (Ticket, 2), (Ticket, "abc")], trigger)
 
@@ -168,5 +180,51 @@ async def test_bad_calls_fail_in_the_client_before_anything_starts(
         trigger.workflow_id(None, "2"),
         trigger.workflow_id(None, "abc"),
         tenanted.workflow_id(None, "1"),
+        trigger.workflow_id("acme", "1"),
+        tenanted.workflow_id("acme", "3"),
+        tenanted.workflow_id("globex", "3"),
     ):
         assert await workflow_status(dev_env.client, workflow_id) is None, workflow_id
+
+
+async def digest(ctx: ActionContext) -> None:
+    """A generic action."""
+
+
+async def test_a_client_refuses_a_domain_whose_trigger_runs_a_generic_action(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+    tickets.action(digest)
+    tickets.trigger("digest_each", action=digest, scheduler_cron=None)
+    with pytest.raises(RegistryError, match=r"expected a record action \(record, ctx\)"):
+        TriggerClient(dev_env.client, domain)
+
+
+async def test_enqueue_trigger_refuses_bad_triggers_before_writing_anything(
+    engine: AsyncEngine,
+) -> None:
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+    tickets.action(digest)
+
+    @tickets.action
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        ticket.escalated = True
+
+    generic = tickets.trigger("digest_each", action=digest, scheduler_cron=None)
+    invalid = tickets.trigger("late", action=escalate, scheduler_cron=None, max_attempts=0)
+    fine = tickets.trigger("escalate", action=escalate, scheduler_cron=None)
+    async with AsyncSession(engine) as session, session.begin():
+        with pytest.raises(
+            TypeError, match=r"trigger: expected the Trigger that resource\.trigger"
+        ):
+            await enqueue_trigger(session, (Ticket, 1), "escalate")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="found a generic action 'digest'"):
+            await enqueue_trigger(session, (Ticket, 1), generic)
+        with pytest.raises(RegistryError, match="max_attempts"):
+            await enqueue_trigger(session, (Ticket, 1), invalid)
+        with pytest.raises(ValueError, match="tenant: expected none"):
+            await enqueue_trigger(session, (Ticket, 1), fine, tenant="acme")
+    assert await outbox_rows(engine) == 0
