@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -171,14 +171,20 @@ async def start_many(
     keys: Iterable[str],
     *,
     concurrency: int,
+    memo_for: Callable[[str], dict[str, Any] | None],
     **options: Any,
 ) -> list[WorkflowHandle[Any, Outcome]]:
-    """Start (or join) runs for many records with at most ``concurrency`` starts in flight."""
+    """Start (or join) runs for many records with at most ``concurrency`` starts in flight.
+
+    ``memo_for(key)`` is the sealed actor of the record's run.
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def start(key: str) -> WorkflowHandle[Any, Outcome]:
         async with gate:
-            return await start_record_run(client, trigger, tenant, key, **options)
+            return await start_record_run(
+                client, trigger, tenant, key, actor=memo_for(key), **options
+            )
 
     return list(await asyncio.gather(*(start(key) for key in keys)))
 

@@ -68,7 +68,6 @@ class ScanActivities:
         config = self.runtime.config
         common: dict[str, Any] = {
             "task_queue_prefix": config.task_queue_prefix,
-            "actor": request.actor,
             "with_attributes": config.search_attributes,
         }
         chunk_size = trigger.options.chunk_size
@@ -79,6 +78,7 @@ class ScanActivities:
                 request.tenant,
                 keys,
                 concurrency=config.start_concurrency,
+                memo_for=lambda _key: request.actor,  # signed for every record of the trigger
                 source="trigger",
                 scanned_at=time.time(),
                 **common,
@@ -87,7 +87,14 @@ class ScanActivities:
         chunks = [keys[i : i + chunk_size] for i in range(0, len(keys), chunk_size)]
         started = await asyncio.gather(
             *(
-                start_chunk_run(self.runtime.client, trigger, request.tenant, chunk, **common)
+                start_chunk_run(
+                    self.runtime.client,
+                    trigger,
+                    request.tenant,
+                    chunk,
+                    actor=request.actor,
+                    **common,
+                )
                 for chunk in chunks
             )
         )

@@ -12,6 +12,7 @@ from activities.records import enter_tenant
 from activities.runtime import Runtime
 from activities.types import ActionResult, ScheduledActionRequest
 from registry import ActionContext, naming
+from registry.signing import Scope
 
 logger = logging.getLogger("ember.activities")
 
@@ -35,7 +36,11 @@ class ScheduledActivities:
                 ctx = ActionContext(
                     session=session,
                     actor=await resolve_actor(
-                        resource, request.actor, self.runtime.config.signing_key, session
+                        resource,
+                        request.actor,
+                        self.runtime.config.signing_key,
+                        Scope.of(request.schedule.path, request.tenant),
+                        session,
                     ),
                     tenant=request.tenant,
                     input=scheduled.action.parse_input(scheduled.options.action_input),

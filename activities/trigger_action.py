@@ -17,6 +17,7 @@ from activities.records import completion_row, enter_tenant, lock_timeout_sql, r
 from activities.runtime import Runtime
 from activities.types import ActionRequest, ActionResult
 from registry import Action, ActionContext, ErrorInfo, Trigger, naming
+from registry.signing import Scope
 from registry.tables import trigger_completions
 
 logger = logging.getLogger("ember.activities")
@@ -100,7 +101,11 @@ class TriggerActivities:
         ctx = ActionContext(
             session=session,
             actor=await resolve_actor(
-                resource, request.actor, self.runtime.config.signing_key, session
+                resource,
+                request.actor,
+                self.runtime.config.signing_key,
+                Scope.of(request.trigger.path, request.tenant, request.record),
+                session,
             ),
             tenant=request.tenant,
             input=action.parse_input(

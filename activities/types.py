@@ -27,6 +27,11 @@ class DeclarationRef:
     resource: str
     name: str
 
+    @property
+    def path(self) -> str:
+        """``<domain>.<resource>.<name>``, as the declaration's own ``path``."""
+        return f"{self.domain}.{self.resource}.{self.name}"
+
 
 @dataclass(frozen=True)
 class RetrySpec:

@@ -14,7 +14,8 @@ from activities.actors import actor_memo
 from activities.dispatch import start_many, start_record_run
 from activities.types import ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
-from registry.signing import seal
+from registry.actors import store_actor
+from registry.signing import ANY, Scope, seal
 from registry.targets import (
     RecordLike,
     record_target,
@@ -118,9 +119,12 @@ class TriggerClient:
         """
         resolved = resolve_trigger(self.domain, trigger)
         target = record_target(resolved, record, tenant, input)
-        memo = actor_memo(resolved.resource, actor, self.signing_key)
+        scope = Scope.of(resolved.path, target.tenant, target.key)
+        memo: dict[str, Any] | None
         if actor_ref is not None:
-            memo = seal(actor_ref, self.signing_key)
+            memo = seal(actor_ref, self.signing_key, scope)
+        else:
+            memo = actor_memo(resolved.resource, actor, self.signing_key, scope)
         return await start_record_run(
             self.client,
             resolved,
@@ -149,20 +153,25 @@ class TriggerClient:
         """
         resolved = resolve_trigger(self.domain, trigger)
         targets = [record_target(resolved, r, tenant, input) for r in records]
-        memo = actor_memo(resolved.resource, actor, self.signing_key)
+        ref = store_actor(resolved.resource.actor_persister, resolved.resource.name, actor)
         by_tenant: dict[str | None, list[str]] = {}
         for target in targets:
             by_tenant.setdefault(target.tenant, []).append(target.key)
         handles: list[WorkflowHandle[Any, Outcome]] = []
         for group_tenant, keys in by_tenant.items():
+
+            def memo_for(key: str, tenant: str | None = group_tenant) -> dict[str, Any] | None:
+                scope = Scope.of(resolved.path, tenant, key)
+                return None if ref is None else seal(ref, self.signing_key, scope)
+
             handles += await start_many(
                 self.client,
                 resolved,
                 group_tenant,
                 keys,
                 concurrency=self.start_concurrency,
+                memo_for=memo_for,
                 task_queue_prefix=self.task_queue_prefix,
-                actor=memo,
                 source="direct",
                 action_input=input,
                 with_attributes=self.search_attributes,
@@ -229,7 +238,8 @@ class TriggerClient:
             )
         request = scan_request(declaration)
         request.tenants, request.collect_runs = tenants, collect_runs
-        request.actor = actor_memo(declaration.resource, actor, self.signing_key)
+        every_record = Scope.of(declaration.path, ANY if tenant is None else tenant)
+        request.actor = actor_memo(declaration.resource, actor, self.signing_key, every_record)
         scan_id = naming.scan_workflow_id(domain, resource, declaration.name, tenant)
         if collect_runs:  # a drain needs its own scan, not one already running
             scan_id += f"/drain-{uuid.uuid4().hex[:12]}"

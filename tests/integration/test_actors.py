@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
+from activities.dispatch import start_record_run
 from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Domain, RowActorPersister, Trigger
 from tests.integration.support import (
@@ -175,3 +176,29 @@ async def test_a_reference_not_signed_with_the_workers_key_is_rejected(
         False,
         False,
     ]
+
+
+async def test_a_signed_reference_copied_into_another_run_is_rejected(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    honest, other, drained = await add_tickets(engine, 3)
+    await add_users(engine, (1, "Admin"))
+    admin = await load_user(engine, 1)
+    seen: list[Any] = []
+    domain, trigger = actor_domain(seen)
+    async with running(domain, dev_env, database_url, actor_signing_key="worker-key") as ember:
+        handle = await ember.run_trigger((Ticket, honest), trigger, actor=admin)
+        assert (await handle.result()).status == "succeeded"
+        copied = await (await handle.describe()).memo_value("actor")
+        # Someone with namespace access starts a run of their own with the admin's memo.
+        replayed = await start_record_run(
+            dev_env.client, trigger, None, str(other), actor=copied, source="direct"
+        )
+        refused = await replayed.result()
+        # A drain's actor is signed for every record of the trigger (no `where`: all three).
+        summary = await ember.schedule_and_run_triggers(trigger, actor=admin)
+    assert (refused.status, refused.attempts) == ("discarded", 1)
+    assert refused.error is not None and "invalid signature for" in refused.error.message
+    assert summary.succeeded == 3 and summary.discarded == 0
+    assert seen == [("user", 1, "Admin")] * 4, "the honest run, then the drain's three"
+    assert await ticket_values(engine, "escalated", [honest, other, drained]) == [True] * 3
