@@ -15,7 +15,7 @@ from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
 from activities.tenants import resolve_tenants
-from activities.types import RunRef, ScanPage, ScanPageRequest, TenantsRequest, TenantsResult
+from activities.types import ScanPage, ScanPageRequest, TenantRuns, TenantsRequest, TenantsResult
 from registry import Trigger, naming
 from registry.keys import encode_value
 
@@ -58,12 +58,12 @@ class ScanActivities:
         elapsed = timedelta(seconds=time.monotonic() - started)
         record_scan_page(activity.metric_meter(), trigger.name, elapsed, len(keys))
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
-        collected = runs if request.collect_runs else []
+        collected = runs if request.collect_runs else None
         return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)
 
     async def _dispatch(
         self, trigger: Trigger, request: ScanPageRequest, keys: list[str]
-    ) -> list[RunRef]:
+    ) -> TenantRuns:
         """Start one run per key, or one per ``chunk_size`` keys in chunk mode."""
         config = self.runtime.config
         common: dict[str, Any] = {
@@ -72,7 +72,7 @@ class ScanActivities:
         }
         chunk_size = trigger.options.chunk_size
         if chunk_size is None:
-            handles = await start_many(
+            await start_many(
                 self.runtime.client,
                 trigger,
                 request.tenant,
@@ -83,9 +83,9 @@ class ScanActivities:
                 scanned_at=time.time(),
                 **common,
             )
-            return [RunRef(handle.id) for handle in handles]
+            return TenantRuns(request.tenant, records=keys)
         chunks = [keys[i : i + chunk_size] for i in range(0, len(keys), chunk_size)]
-        started = await asyncio.gather(
+        await asyncio.gather(
             *(
                 start_chunk_run(
                     self.runtime.client,
@@ -98,4 +98,4 @@ class ScanActivities:
                 for chunk in chunks
             )
         )
-        return [RunRef(handle.id, chunk=True) for handle in started]
+        return TenantRuns(request.tenant, chunks=[[chunk[0], chunk[-1]] for chunk in chunks])

@@ -129,7 +129,7 @@ class ScanRequest:
     record_limit: int | None = None
     max_attempts: int = 1
     collect_runs: bool = False
-    runs: list[RunRef] = field(default_factory=list)
+    collected: CollectedRuns = field(default_factory=lambda: CollectedRuns())
 
 
 @dataclass
@@ -163,30 +163,62 @@ class ScanPageRequest:
 class ScanPage:
     """Output of ``scan_and_dispatch``: how many records it dispatched, where to go on.
 
-    ``runs`` lists the workflows started when the request asked to collect them.
+    ``started`` names the runs started when the request asked to collect them.
     """
 
     dispatched: int
     cursor: list[Any] | None
     last_page: bool
-    runs: list[RunRef] = field(default_factory=list)
+    started: TenantRuns | None = None
 
 
-@dataclass(frozen=True)
-class RunRef:
-    """One run a scan started: its workflow id, and whether it is a chunk of records."""
+@dataclass
+class TenantRuns:
+    """The runs a scan started for one tenant: record keys, and chunks as [first, last] keys."""
 
-    workflow_id: str
-    chunk: bool = False
+    tenant: str | None
+    records: list[str] = field(default_factory=list)
+    chunks: list[list[str]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """Roughly the bytes these take in a payload."""
+        keys = self.records + [key for chunk in self.chunks for key in chunk]
+        return sum(len(key) + 4 for key in keys)
+
+
+COLLECT_LIMIT = 1_000_000
+"""Bytes of run keys a drain's scan collects at most, well inside Temporal's 2 MiB payloads."""
+
+
+@dataclass
+class CollectedRuns:
+    """The runs a drain's scan started, by tenant; ``overflowed`` once past ``COLLECT_LIMIT``."""
+
+    tenants: list[TenantRuns] = field(default_factory=list)
+    size: int = 0
+    overflowed: bool = False
+
+    def add(self, started: TenantRuns) -> None:
+        """Keep ``started``, unless that would pass the limit (then only note the overflow)."""
+        if self.overflowed or self.size + started.size > COLLECT_LIMIT:
+            self.overflowed = True
+            return
+        self.size += started.size
+        if self.tenants and self.tenants[-1].tenant == started.tenant:
+            self.tenants[-1].records += started.records
+            self.tenants[-1].chunks += started.chunks
+        else:
+            self.tenants.append(started)
 
 
 @dataclass
 class ScanSummary:
-    """Output of the scan workflow; ``runs`` only when the scan was asked to collect them."""
+    """Output of the scan workflow; ``collected`` only when the scan was asked to collect."""
 
     dispatched: int
     tenants: int
-    runs: list[RunRef] = field(default_factory=list)
+    collected: CollectedRuns = field(default_factory=CollectedRuns)
 
 
 @dataclass

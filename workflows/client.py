@@ -12,7 +12,14 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.actors import actor_memo
 from activities.dispatch import start_many, start_record_run
-from activities.types import ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
+from activities.types import (
+    COLLECT_LIMIT,
+    ChunkOutcome,
+    CollectedRuns,
+    Outcome,
+    ScanSummary,
+    ScheduledOutcome,
+)
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
 from registry.signing import ANY, Scope, seal
@@ -28,6 +35,10 @@ from workflows.schedules import scan_request, scheduled_run
 from workflows.settings import Settings
 
 Target = Domain | Resource | Trigger | ScheduledAction | str
+
+
+class DrainTooLarge(RuntimeError):
+    """A drain's scan started more runs than one drain can wait for."""
 
 
 class TriggerClient:
@@ -202,13 +213,38 @@ class TriggerClient:
         for trigger in triggers_of(self.domain, target):
             scan = await self._start_scan(trigger, tenant, actor=actor, collect_runs=True)
             summary: ScanSummary = await scan.result()
+            if summary.collected.overflowed:
+                raise DrainTooLarge(
+                    f"schedule_and_run_triggers: expected a scan whose run ids fit in one "
+                    f"Temporal payload ({COLLECT_LIMIT} bytes of keys), found {trigger.path} "
+                    f"starting {summary.dispatched} runs; they run on, but cannot all be "
+                    "waited for; fix: drain fewer records at once (tenant=..., or the "
+                    "trigger's record_limit)"
+                )
+            handles += self._handles(trigger, summary.collected)
+        return await wait_for_runs(handles, timedelta(seconds=timeout))
+
+    def _handles(
+        self, trigger: Trigger, collected: CollectedRuns
+    ) -> list[WorkflowHandle[Any, Any]]:
+        """Handles of the record and chunk runs a drain's scan started."""
+        handles: list[WorkflowHandle[Any, Any]] = []
+        names = (trigger.domain_name, trigger.resource.name, trigger.name)
+        for runs in collected.tenants:
             handles += [
                 self.client.get_workflow_handle(
-                    run.workflow_id, result_type=ChunkOutcome if run.chunk else Outcome
+                    trigger.workflow_id(runs.tenant, key), result_type=Outcome
                 )
-                for run in summary.runs
+                for key in runs.records
             ]
-        return await wait_for_runs(handles, timedelta(seconds=timeout))
+            handles += [
+                self.client.get_workflow_handle(
+                    naming.chunk_workflow_id(*names, runs.tenant, first, last),
+                    result_type=ChunkOutcome,
+                )
+                for first, last in runs.chunks
+            ]
+        return handles
 
     async def _start_scan(
         self,

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import CancelledError, TerminatedError
 
 from activities.types import ChunkOutcome, Outcome
 from registry import naming
@@ -59,13 +60,22 @@ def outcomes_of(result: Outcome | ChunkOutcome) -> list[Outcome]:
     return list(result.outcomes.values()) if isinstance(result, ChunkOutcome) else [result]
 
 
+def ended_without_outcome(error: WorkflowFailureError) -> Outcome:
+    """The outcome of a run Temporal ended itself: cancelled, or failed (terminated, timed out)."""
+    if isinstance(error.cause, CancelledError):
+        return Outcome("cancelled", reason="workflow_cancelled")
+    kind = "terminated" if isinstance(error.cause, TerminatedError) else "ended"
+    return Outcome("failed", reason=f"workflow_{kind}: {error.cause}")
+
+
 async def wait_for_runs(
     handles: Sequence[WorkflowHandle[Any, Any]], timeout: timedelta
 ) -> TriggerRunSummary:
     """Wait until every run ended or only snoozing runs remain, at most ``timeout``.
 
     A chunk run counts once per record; a chunk still running at the timeout
-    counts as one unfinished run.
+    counts as one unfinished run. A run cancelled through Temporal counts as
+    cancelled, one terminated or timed out as failed (a chunk: once).
     """
     counts: Counter[str] = Counter()
     gate = asyncio.Semaphore(RESULT_CONCURRENCY)
@@ -74,7 +84,10 @@ async def wait_for_runs(
         while True:
             async with gate:  # FIFO: a slot given up goes to the longest waiter
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(handle.result(), ROTATE)
+                    try:
+                        return await asyncio.wait_for(handle.result(), ROTATE)
+                    except WorkflowFailureError as error:
+                        return ended_without_outcome(error)
 
     pending = {asyncio.ensure_future(result_of(h)): h for h in handles}
     deadline = asyncio.get_running_loop().time() + timeout.total_seconds()

@@ -63,7 +63,8 @@ class TriggerScanWorkflow:
                     retry_policy=policy,
                 )
             scan.dispatched += page.dispatched
-            scan.runs.extend(page.runs)
+            if page.started is not None:
+                scan.collected.add(page.started)
             scan.dispatched_for_tenant += page.dispatched
             scan.cursor = page.cursor
             if page.last_page:
@@ -72,4 +73,4 @@ class TriggerScanWorkflow:
             pages += 1
             if pages >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(scan)
-        return ScanSummary(scan.dispatched, len(tenants), scan.runs)
+        return ScanSummary(scan.dispatched, len(tenants), scan.collected)

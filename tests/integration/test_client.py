@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from temporalio.testing import WorkflowEnvironment
 
+import activities.types
 from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqueue_trigger
 from registry.targets import PAYLOAD_LIMIT
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from tests.integration.waiting import outbox_rows, run_state, until_state, workflow_status
-from workflows.client import TriggerClient
+from workflows.client import DrainTooLarge, TriggerClient
 from workflows.drain import TriggerRunSummary
 
 
@@ -112,6 +113,67 @@ async def test_schedule_and_run_triggers_counts_every_kind_of_outcome(
     assert summary.total == 10
     assert states == ["snoozed", "snoozed"]
     assert await ticket_values(engine, "escalated", ids["ok"]) == [True] * 3
+
+
+async def test_a_drain_counts_runs_ended_through_temporal_and_goes_on(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    slow, terminated, cancelled = await add_tickets(engine, 3)
+    release = asyncio.Event()
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    async def hold(ticket: Ticket, ctx: ActionContext) -> Snooze | None:
+        if ticket.id != slow:
+            return Snooze(3600)
+        await release.wait()
+        return None
+
+    trigger = tickets.trigger("hold", action=hold, scheduler_cron=None)
+    async with running(domain, dev_env, database_url) as ember:
+        drain = asyncio.create_task(ember.schedule_and_run_triggers(trigger, timeout=60))
+        sleepers = [
+            dev_env.client.get_workflow_handle(trigger.workflow_id(None, str(i)))
+            for i in (terminated, cancelled)
+        ]
+        for handle in sleepers:
+            await until_state(handle, "snoozed")
+        await sleepers[0].terminate(reason="operator")
+        await sleepers[1].cancel()
+        await asyncio.sleep(1)  # the drain sees both end while the slow run still holds
+        release.set()
+        summary = await drain
+    assert summary == TriggerRunSummary(succeeded=1, failed=1, cancelled=1)
+
+
+async def test_a_drain_too_large_to_wait_for_says_so_and_its_runs_still_run(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = await add_tickets(engine, 30)
+    monkeypatch.setattr(activities.types, "COLLECT_LIMIT", 50)  # about ten keys
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        ticket.escalated = True
+
+    trigger = tickets.trigger(
+        "escalate", action=escalate, where=Ticket.escalated.is_(False), scheduler_cron=None
+    )
+    async with running(domain, dev_env, database_url) as ember:
+        with pytest.raises(DrainTooLarge, match=r"found .*escalate starting 30 runs"):
+            await ember.schedule_and_run_triggers(trigger)
+        handles = [
+            dev_env.client.get_workflow_handle(trigger.workflow_id(None, str(i))) for i in ids
+        ]
+        outcomes = [await handle.result() for handle in handles]
+    assert {outcome["status"] for outcome in outcomes} == {"succeeded"}
+    assert await ticket_values(engine, "escalated", ids) == [True] * 30
 
 
 class Level(BaseModel):

@@ -44,10 +44,15 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> str:
 
 
 async def until_state(handle: WorkflowHandle[Any, Any], state: str) -> None:
-    """Wait until the record run reports ``state``."""
+    """Wait until the record run (perhaps not started yet) reports ``state``."""
 
     async def reached() -> bool:
-        return await run_state(handle) == state
+        try:
+            return await run_state(handle) == state
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
 
     await eventually(reached, what=f"{handle.id} in state {state!r}")
 
