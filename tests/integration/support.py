@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Organisation, Ticket
-from registry import Domain
+from registry import ActionContext, Domain, Trigger
 from worker import EmberWorker
 from workflows.client import TriggerClient
 from workflows.servers import temporal_binary
@@ -27,6 +27,19 @@ LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 def unique_domain(prefix: str = "t") -> Domain:
     """A domain whose name no other test uses, so Temporal ids never meet."""
     return Domain(f"{prefix}{uuid.uuid4().hex[:10]}")
+
+
+def escalating(name: str = "escalate", **options: Any) -> Trigger:
+    """A trigger (in a new domain) escalating every ticket not yet escalated."""
+    tickets = unique_domain().resource(Ticket)
+
+    @tickets.action
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        ticket.escalated = True
+
+    return tickets.trigger(
+        name, action=escalate, where=Ticket.escalated.is_(False), scheduler_cron=None, **options
+    )
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.types import ChunkOutcome
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Snooze, naming
-from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+from tests.integration.support import add_tickets, escalating, running, ticket_values, unique_domain
 
 
 async def test_chunks_give_each_record_its_own_outcome_attempts_and_on_error(
@@ -90,21 +90,8 @@ async def test_drain_counts_chunk_records_one_by_one(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     await add_tickets(engine, 23)
-    domain = unique_domain()
-    tickets = domain.resource(Ticket)
-
-    @tickets.action
-    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
-        ticket.escalated = True
-
-    trigger = tickets.trigger(
-        "chunked",
-        action=escalate,
-        where=Ticket.escalated.is_(False),
-        scheduler_cron=None,
-        chunk_size=10,
-    )
-    async with running(domain, dev_env, database_url) as ember:
+    trigger = escalating("chunked", chunk_size=10)
+    async with running(trigger.resource.domain, dev_env, database_url) as ember:
         summary = await ember.schedule_and_run_triggers(trigger)
         again = await ember.schedule_and_run_triggers(trigger)
     assert summary.succeeded == 23 and summary.total == 23

@@ -15,7 +15,7 @@ import activities.types
 from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqueue_trigger
 from registry.targets import PAYLOAD_LIMIT
-from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+from tests.integration.support import add_tickets, escalating, running, ticket_values, unique_domain
 from tests.integration.waiting import outbox_rows, run_state, until_state, workflow_status
 from workflows.client import DrainTooLarge, TriggerClient
 from workflows.drain import TriggerRunSummary
@@ -155,17 +155,8 @@ async def test_a_drain_too_large_to_wait_for_says_so_and_its_runs_still_run(
 ) -> None:
     ids = await add_tickets(engine, 30)
     monkeypatch.setattr(activities.types, "COLLECT_LIMIT", 50)  # about ten keys
-    domain = unique_domain()
-    tickets = domain.resource(Ticket)
-
-    @tickets.action
-    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
-        ticket.escalated = True
-
-    trigger = tickets.trigger(
-        "escalate", action=escalate, where=Ticket.escalated.is_(False), scheduler_cron=None
-    )
-    async with running(domain, dev_env, database_url) as ember:
+    trigger = escalating()
+    async with running(trigger.resource.domain, dev_env, database_url) as ember:
         with pytest.raises(DrainTooLarge, match=r"found .*escalate starting 30 runs"):
             await ember.schedule_and_run_triggers(trigger)
         handles = [
