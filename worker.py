@@ -226,18 +226,10 @@ def load_domain(app: str | None) -> Domain:
 # --- command line -------------------------------------------------------------------------
 
 SETTING_OPTIONS = {
-    "app": "module:attribute of the Domain (EMBER_APP)",
-    "database_url": "postgresql+psycopg://... (EMBER_DATABASE_URL)",
-    "temporal_address": "Temporal frontend host:port (EMBER_TEMPORAL_ADDRESS)",
-    "temporal_namespace": "Temporal namespace (EMBER_TEMPORAL_NAMESPACE)",
-    "temporal_tls_cert": "client certificate path for mTLS (EMBER_TEMPORAL_TLS_CERT)",
-    "temporal_tls_key": "client key path for mTLS (EMBER_TEMPORAL_TLS_KEY)",
-    "temporal_api_key": "Temporal Cloud API key (EMBER_TEMPORAL_API_KEY)",
-    "queues": "queue=concurrency,... (EMBER_QUEUES)",
-    "metrics_bind": "host:port of the Prometheus endpoint (EMBER_METRICS_BIND)",
-    "task_queue_prefix": "prefix of every task queue (EMBER_TASK_QUEUE_PREFIX)",
-    "actor_signing_key": "HMAC key signing actor references (EMBER_ACTOR_SIGNING_KEY)",
+    name: f"{field.description} (EMBER_{name.upper()})"
+    for name, field in Settings.model_fields.items()
 }
+"""Every setting as a ``--option``, with the description the settings model gives it."""
 
 
 class CommandError(Exception):
@@ -278,16 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("sync", help="make the server's schedules match the registry")
     for verb in ("pause", "unpause", "trigger-now"):
         action = actions.add_parser(verb, help=f"{verb} one schedule")
-        action.add_argument("resource")
+        action.add_argument("resource", help="resource name (see `worker.py validate`)")
         action.add_argument("name", help="trigger or scheduled action name")
     trigger = commands.add_parser("trigger", help="run a trigger for one record now")
     trigger_actions = trigger.add_subparsers(
         dest="trigger_command", required=True, metavar="ACTION"
     )
     run_one = trigger_actions.add_parser("run", help="run <resource> <trigger> <pk>")
-    run_one.add_argument("resource")
-    run_one.add_argument("trigger")
-    run_one.add_argument("pk")
+    run_one.add_argument("resource", help="resource name (see `worker.py validate`)")
+    run_one.add_argument("trigger", help="trigger name on that resource")
+    run_one.add_argument("pk", help="the record's primary key")
     run_one.add_argument("--tenant", help="the record's tenant")
     run_one.add_argument(
         "--actor-ref", help='the actor\'s reference, e.g. \'{"type": "users", "id": 7}\''

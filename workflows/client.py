@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import TLSConfig
 
 from activities.actors import actor_memo
 from activities.dispatch import start_many, start_record_run
@@ -79,16 +80,28 @@ class TriggerClient:
         address: str = "localhost:7233",
         *,
         namespace: str = "default",
+        tls: bool | TLSConfig | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        tls_server_ca: str | None = None,
         api_key: str | None = None,
         **options: Any,
     ) -> TriggerClient:
-        """Connect to Temporal and wrap the client (options as for the constructor)."""
+        """Connect to Temporal and wrap the client (``options`` as for the constructor).
+
+        ``tls``: a ``TLSConfig``, or True/False to force TLS on or off (default:
+        on with a client certificate, a server CA or an API key).
+        """
         from workflows.connection import connect
 
         client = await connect(
-            address, namespace=namespace, tls_cert=tls_cert, tls_key=tls_key, api_key=api_key
+            address,
+            namespace=namespace,
+            tls=tls,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_server_ca=tls_server_ca,
+            api_key=api_key,
         )
         return cls(client, domain, **options)
 

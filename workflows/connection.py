@@ -57,36 +57,65 @@ def metrics_runtime(bind: str) -> Runtime:
     return _runtimes[bind]
 
 
-def tls_config(cert: str | None, key: str | None, api_key: str | None) -> TLSConfig | bool:
-    """mTLS from certificate and key paths, plain TLS for an API key, else none."""
+def tls_config(
+    cert: str | None,
+    key: str | None,
+    api_key: str | None,
+    *,
+    tls: bool | None = None,
+    server_ca: str | None = None,
+) -> TLSConfig | bool:
+    """The TLS to use: mTLS with cert + key paths, else TLS when asked for (``tls``),
+    implied by an API key or a server CA; ``tls=False`` turns it off even then.
+
+    Raises:
+        ValueError: only one of ``cert`` and ``key``, or ``tls=False`` with them.
+    """
+    ca = Path(server_ca).read_bytes() if server_ca else None
     if cert or key:
         if not (cert and key):
             raise ValueError(
                 "EMBER_TEMPORAL_TLS_CERT / EMBER_TEMPORAL_TLS_KEY: expected both paths, "
                 "found only one; fix: set both for mTLS, or neither"
             )
+        if tls is False:
+            raise ValueError(
+                "EMBER_TEMPORAL_TLS: expected it on (or unset) with a client certificate, "
+                "found it off; fix: unset EMBER_TEMPORAL_TLS, or drop the certificate"
+            )
         return TLSConfig(
-            client_cert=Path(cert).read_bytes(), client_private_key=Path(key).read_bytes()
+            server_root_ca_cert=ca,
+            client_cert=Path(cert).read_bytes(),
+            client_private_key=Path(key).read_bytes(),
         )
-    return bool(api_key)
+    wanted = tls if tls is not None else bool(api_key or ca)
+    if not wanted:
+        return False
+    return TLSConfig(server_root_ca_cert=ca) if ca else True
 
 
 async def connect(
     address: str,
     *,
     namespace: str = "default",
+    tls: bool | TLSConfig | None = None,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    tls_server_ca: str | None = None,
     api_key: str | None = None,
     metrics_bind: str | None = None,
 ) -> Client:
-    """A Temporal client: plain, mTLS (cert + key paths) or API key (Temporal Cloud).
+    """A Temporal client: plain, TLS, mTLS (cert + key paths) or API key (Temporal Cloud).
+
+    ``tls`` may be a ready ``TLSConfig``; as a bool it forces TLS on or off
+    (default: on for a certificate, a server CA or an API key).
 
     Raises:
         TemporalUnreachable: nothing answered at ``address`` within
             ``CONNECT_TIMEOUT_SECONDS``, or the connection failed.
     """
-    tls = tls_config(tls_cert, tls_key, api_key)
+    if not isinstance(tls, TLSConfig):
+        tls = tls_config(tls_cert, tls_key, api_key, tls=tls, server_ca=tls_server_ca)
     runtime = metrics_runtime(metrics_bind) if metrics_bind else None
     connecting = Client.connect(
         address, namespace=namespace, tls=tls, api_key=api_key, runtime=runtime
@@ -108,8 +137,10 @@ async def connect_with(settings: Settings) -> Client:
     return await connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
+        tls=settings.temporal_tls,
         tls_cert=settings.temporal_tls_cert,
         tls_key=settings.temporal_tls_key,
+        tls_server_ca=settings.temporal_tls_server_ca,
         api_key=api_key.get_secret_value() if api_key else None,
         metrics_bind=settings.metrics_bind,
     )

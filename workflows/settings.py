@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="postgresql+psycopg://...")
     temporal_address: str = Field(default="localhost:7233", description="Temporal frontend")
     temporal_namespace: str = Field(default="default", description="Temporal namespace")
+    temporal_tls: bool | None = Field(
+        default=None, description="TLS on/off (default: on with a certificate, CA or API key)"
+    )
+    temporal_tls_server_ca: str | None = Field(
+        default=None, description="CA the server certificate is checked against (PEM path)"
+    )
     temporal_tls_cert: str | None = Field(default=None, description="client certificate (PEM path)")
     temporal_tls_key: str | None = Field(default=None, description="client key (PEM path)")
     temporal_api_key: SecretStr | None = Field(default=None, description="Temporal Cloud API key")
@@ -73,6 +80,15 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_queues(cls, value: Any) -> Any:
         return None if value in (None, "") else parse_queues(value)
+
+    @field_validator("lock_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        """``"3"`` or ``"2.5"`` (an environment variable or option) is seconds."""
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return float(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

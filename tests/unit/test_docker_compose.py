@@ -249,6 +249,19 @@ def test_worker_environment_names_settings_fields() -> None:
     assert not missing, f"worker: expected {list(REQUIRED)} in its environment, missing {missing}"
 
 
+def test_the_connection_and_signing_settings_are_shown_ready_to_uncomment() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    commented = set(re.findall(r"^\s*# (EMBER_[A-Z_]+):", text, flags=re.MULTILINE))
+    wanted = {
+        f"EMBER_{name.upper()}"
+        for name in Settings.model_fields
+        if name.startswith("temporal_tls") or name in ("temporal_api_key", "actor_signing_key")
+    }
+    assert wanted <= commented, f"expected placeholders for {sorted(wanted - commented)}"
+    fields = {f"EMBER_{name.upper()}" for name in Settings.model_fields}
+    assert commented <= fields, f"not settings: {sorted(commented - fields)}"
+
+
 def test_worker_environment_is_accepted_by_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in [key for key in os.environ if key.startswith("EMBER_")]:
         monkeypatch.delenv(key)  # only what the container gets

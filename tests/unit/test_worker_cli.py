@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,37 @@ def test_json_log_lines_are_json_objects() -> None:
     line = json.loads(JsonLogFormatter().format(record))
     assert line["message"] == "hello x" and line["level"] == "INFO"
     assert line["logger"] == "ember.worker"
+
+
+def test_every_setting_has_an_option_that_sets_it() -> None:
+    options = {
+        "--temporal-tls": "false",
+        "--temporal-tls-server-ca": "/certs/ca.pem",
+        "--lock-timeout": "3",
+        "--database-pool-size": "4",
+        "--log-json": "true",
+        "--queues": "tickets=2",
+    }
+    args = build_parser().parse_args([*(x for pair in options.items() for x in pair), "validate"])
+    settings = settings_from(args)
+    assert (settings.temporal_tls, settings.temporal_tls_server_ca) == (False, "/certs/ca.pem")
+    assert (settings.lock_timeout, settings.database_pool_size) == (timedelta(seconds=3), 4)
+    assert settings.log_json is True and settings.queues == {"tickets": 2}
+    help_text = build_parser().format_help()
+    for name in Settings.model_fields:
+        assert f"--{name.replace('_', '-')}" in help_text and f"EMBER_{name.upper()}" in help_text
+
+
+def test_every_command_and_argument_is_explained_in_the_help() -> None:
+    parser = build_parser()
+    for path in (["trigger", "run"], ["schedules", "pause"]):
+        sub = parser
+        for word in path:
+            choices = next(
+                action.choices
+                for action in sub._actions
+                if isinstance(action, argparse._SubParsersAction)
+            )
+            sub = choices[word]
+        for action in sub._actions:
+            assert action.help, f"{' '.join(path)} {action.dest} has no help"
