@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import Integer, Text, false, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -113,6 +113,43 @@ async def test_scans_fan_out_per_tenant_from_lists_and_callables(
     assert runs_of("listed") == tickets_of("acme", "globex")
     assert runs_of("queried") == tickets_of("acme", "globex", "initech")
     assert runs_of("only_globex") == tickets_of("globex")
+
+
+async def test_run_triggers_takes_records_of_several_tenants_and_a_resource_drains_its_triggers(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    acme = await add_tickets(engine, 2, organisation="acme", first_id=1)
+    globex = await add_tickets(engine, 1, organisation="globex", first_id=10)
+    seen: list[tuple[str | None, str | None, int]] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation", list_tenants=["acme", "globex"])
+
+    @tickets.action
+    async def note(ticket: Ticket, ctx: ActionContext) -> None:
+        seen.append((ctx.trigger, ctx.tenant, ticket.id))
+
+    first = tickets.trigger("first", action=note, scheduler_cron=None)
+    tickets.trigger("second", action=note, scheduler_cron=None)
+    async with AsyncSession(engine) as session:
+        records = list(await session.scalars(select(Ticket).order_by(Ticket.id)))
+    async with running(domain, dev_env, database_url) as ember:
+        handles = await ember.run_triggers(records, first)
+        outcomes = [await handle.result() for handle in handles]
+        attributes = {
+            handle.id: (await handle.describe()).search_attributes["EmberTenant"]
+            for handle in handles
+        }
+        summary = await ember.schedule_and_run_triggers(tickets)
+    assert [outcome.status for outcome in outcomes] == ["succeeded"] * 3
+    assert attributes == {
+        **{first.workflow_id("acme", str(i)): ["acme"] for i in acme},
+        **{first.workflow_id("globex", str(i)): ["globex"] for i in globex},
+    }
+    assert summary.succeeded == 6 and summary.total == 6, "both triggers, all three tickets"
+    everyone = [("acme", i) for i in acme] + [("globex", i) for i in globex]
+    assert sorted(seen) == sorted(
+        [(name, tenant, i) for name in ("first", "first", "second") for tenant, i in everyone]
+    )
 
 
 class SchemaBase(DeclarativeBase):
