@@ -76,6 +76,26 @@ def search_attributes(
     )
 
 
+def ui_metadata(
+    trigger: Trigger, tenant: str | None, record: str, source: RunSource
+) -> dict[str, str]:
+    """The Temporal UI's summary line and details (markdown) of one run."""
+    options = trigger.options
+    tenant_text = "" if tenant is None else f" ({tenant})"
+    details = [
+        f"**Trigger** `{trigger.resource.name}.{trigger.name}` runs `{options.action}`",
+        f"**Record** `{record}`",
+        f"**Tenant** `{naming.tenant_part(tenant)}`",
+        f"**Started by** {source}",
+        f"**Queue** `{trigger.queue}`, up to {options.max_attempts} attempts"
+        + (f", on_error `{options.on_error}`" if options.on_error else ""),
+    ]
+    return {
+        "static_summary": f"{trigger.resource.name}.{trigger.name} {record}{tenant_text}",
+        "static_details": "\n\n".join(details),
+    }
+
+
 def record_run(
     trigger: Trigger,
     tenant: str | None,
@@ -149,6 +169,7 @@ async def start_record_run(
         "memo": {} if actor is None else {"actor": actor},
         "priority": priority(trigger.options.worker_priority),
         "result_type": Outcome,
+        **ui_metadata(trigger, tenant, key, source),
     }
     if with_attributes:
         common["search_attributes"] = search_attributes(run.trigger, tenant, key)
@@ -206,7 +227,7 @@ async def start_chunk_run(
         set_outcome_attribute=with_attributes,
         **_failure_handling(trigger),
     )
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = ui_metadata(trigger, tenant, f"{keys[0]}..{keys[-1]}", "trigger")
     if with_attributes:
         extra["search_attributes"] = search_attributes(
             run.trigger, tenant, f"{keys[0]}..{keys[-1]}"

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
-from activities.types import DeclarationRef
+from activities.types import FOREIGN_DOMAIN_ERROR, DeclarationRef
 from registry import Domain, ScheduledAction, Trigger
 
 
@@ -50,10 +52,14 @@ class Runtime:
         return self.domain.get_schedule(ref.resource, ref.name)
 
     def _check_domain(self, ref: DeclarationRef) -> None:
-        if ref.domain != self.domain.name:
-            raise LookupError(
+        if ref.domain != self.domain.name:  # a retry on this worker could never succeed
+            attempt = [activity.info().attempt] if activity.in_activity() else []
+            raise ApplicationError(
                 f"domain: expected {self.domain.name!r} (this worker's), found {ref.domain!r}; "
-                "fix: run the worker of that domain on this task queue"
+                "fix: start runs of that domain on its own task queues",
+                *attempt,
+                type=FOREIGN_DOMAIN_ERROR,
+                non_retryable=True,
             )
 
 

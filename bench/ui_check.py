@@ -15,6 +15,8 @@ rendered DOM beside it as ``.html``):
   ``ember.RecordTrigger``).
 - ``ui-detail.png``: the *Search Attributes* tab of one of them; it must show Ember's five
   search attributes and the trigger's name.
+- ``ui-summary.png``: its *User Metadata* tab; it must show the run's summary line
+  (trigger, record, tenant).
 - ``ui-memo.png``: the *Memo* tab of the direct run; it must show the actor reference.
 
 Exits 0 when every page passes, 1 when a page lacks what it should show, 2 when something
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import html
 import logging
 import os
 import signal
@@ -37,7 +40,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -134,7 +137,7 @@ def record_id_prefix() -> str:
 
 
 def workflow_url(ui_url: str, workflow_id: str, run_id: str, tab: str) -> str:
-    """Address of one tab (``history``, ``search-attributes``, ``memo``) of a run's page."""
+    """Address of one tab (``history``, ``search-attributes``, ``user-metadata``, ``memo``)."""
     return (
         f"{ui_url}/namespaces/{NAMESPACE}/workflows/"
         f"{quote(workflow_id, safe='')}/{quote(run_id, safe='')}/{tab}"
@@ -318,6 +321,22 @@ def check_search_attributes(page: Page, workflow_id: str) -> None:
         )
 
 
+def check_user_metadata(page: Page, workflow_id: str, summary: str) -> None:
+    """The page must show ``workflow_id`` and its summary line (trigger, record, tenant).
+
+    Raises:
+        CheckFailed: something is missing.
+    """
+    # The UI renders the summary in an iframe whose address carries it, URL-encoded.
+    shown = unquote(html.unescape(page.dom)) if "user-metadata-summary" in page.dom else ""
+    missing = [text for text in (workflow_id, summary) if text not in shown]
+    if missing:
+        raise CheckFailed(
+            f"expected the user metadata tab at {page.url} to show the summary {summary!r}, "
+            f"found {missing} missing; see {page.screenshot} and {page.keep_dom()}"
+        )
+
+
 def check_memo(page: Page, workflow_id: str, admin: int) -> None:
     """The page must show ``workflow_id`` and the actor reference in its memo.
 
@@ -356,10 +375,21 @@ async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
     workflow_id, run_id = await bounded(
         first_record(stack.client), "a record workflow listed", RPC_TIMEOUT
     )
+    record = await bounded(
+        stack.client.get_workflow_handle(workflow_id).describe(), "a record run", RPC_TIMEOUT
+    )
+    summary = await record.static_summary()
+    if not summary:
+        raise CheckFailed(f"expected {workflow_id} to have a summary, found none")
     url = workflow_url(stack.ui_url, workflow_id, run_id, "search-attributes")
     page = await render(url, results / "ui-detail.png", scratch)
     check_search_attributes(page, workflow_id)
     logger.info("search attributes of %s shown: %s", workflow_id, page.screenshot)
+
+    url = workflow_url(stack.ui_url, workflow_id, run_id, "user-metadata")
+    page = await render(url, results / "ui-summary.png", scratch)
+    check_user_metadata(page, workflow_id, summary)
+    logger.info("summary of %s shown: %s", workflow_id, page.screenshot)
 
     description = await bounded(direct.describe(), "the direct run described", RPC_TIMEOUT)
     url = workflow_url(stack.ui_url, direct.id, description.run_id, "memo")

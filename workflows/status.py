@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +15,7 @@ from activities.records import matching_count_query
 from registry import Domain, Trigger, naming
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 
+RECENT = timedelta(hours=24)
 OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")
 
 
@@ -35,14 +36,19 @@ class TriggerStatus:
         counts = " ".join(f"{k}={v}" for k, v in self.outcomes.items() if v)
         return (
             f"{self.name:40} {self.schedule:8} matching={matching:>6} "
-            f"running={self.running:>5} {counts or 'no finished runs yet'}"
+            f"running={self.running:>5} {counts or 'no runs finished in 24h'}"
         )
 
 
 async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) -> TriggerStatus:
-    """Schedule state, last scan, rows matching now and run counts of one trigger."""
-    prefix = f"WorkflowId STARTS_WITH '{trigger.schedule_id}/' AND "
-    prefix += f"WorkflowType = '{naming.RECORD_WORKFLOW}'"
+    """Schedule state, last scan, rows matching now and run counts of one trigger.
+
+    Runs are record runs and chunk runs (a chunk counts once, by its worst
+    outcome); finished ones are those that closed within ``RECENT``.
+    """
+    kinds = f"'{naming.RECORD_WORKFLOW}', '{naming.CHUNK_WORKFLOW}'"
+    prefix = f"WorkflowId STARTS_WITH '{trigger.schedule_id}/' AND WorkflowType IN ({kinds})"
+    since = (datetime.now(UTC) - RECENT).isoformat(timespec="seconds")
 
     async def count(condition: str) -> int:
         return (await client.count_workflows(f"{prefix} AND {condition}")).count
@@ -50,7 +56,10 @@ async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) 
     running, *finished = await asyncio.gather(
         count("ExecutionStatus = 'Running'"),
         *(
-            count(f"{naming.OUTCOME_ATTRIBUTE} = '{o}' AND ExecutionStatus != 'Running'")
+            count(
+                f"{naming.OUTCOME_ATTRIBUTE} = '{o}' AND ExecutionStatus != 'Running' "
+                f"AND CloseTime > '{since}'"
+            )
             for o in OUTCOMES
         ),
     )
