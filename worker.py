@@ -262,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="sync schedules and run the worker until SIGTERM")
     dev = commands.add_parser("dev", help="embedded Postgres + Temporal dev server + UI + worker")
     dev.add_argument("--root", default=".ember", help="where the local state lives")
+    dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal frontend port")
+    dev.add_argument("--ui-port", type=int, default=8233, help="Temporal web UI port")
     commands.add_parser("migrate", help="create Ember's tables in the database if missing")
     commands.add_parser("status", help="per trigger: schedule, last scan, matching rows, outcomes")
     schedules = commands.add_parser("schedules", help="list, sync, pause, unpause or trigger")
@@ -367,7 +369,7 @@ async def run_dev(args: argparse.Namespace) -> int:
 
     base = settings_from(args)
     domain = load_domain(base.app or DEFAULT_APP)
-    async with DevStack(args.root) as stack:
+    async with DevStack(args.root, temporal_port=args.temporal_port, ui_port=args.ui_port) as stack:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )

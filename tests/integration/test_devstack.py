@@ -1,9 +1,10 @@
-"""``worker.py dev``'s stack: starts, seeds once, resumes from its state, stops cleanly."""
+"""``worker.py dev``: its stack starts, seeds once, resumes, stops; the command prints and stops."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -22,6 +23,8 @@ from temporalio.client import WorkflowExecutionStatus
 from examples.helpdesk.models import Organisation, Ticket, User
 from registry.naming import SEARCH_ATTRIBUTES
 from workflows.devstack import DevStack, free_port, stop_leftovers
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def port_is_free(port: int) -> bool:
@@ -151,3 +154,49 @@ async def test_a_taken_port_fails_before_anything_starts(root: Path) -> None:
         with pytest.raises(RuntimeError, match=f"port {port} .* --temporal-port"):
             await DevStack(root, temporal_port=port, ui_port=free_port()).start()
     assert state_files(root) == {"postmaster.pid": False, "temporal.db": False}
+
+
+async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(root: Path) -> None:
+    temporal_port, ui_port = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "worker.py"),
+        "dev",
+        "--root",
+        str(root),
+        "--temporal-port",
+        str(temporal_port),
+        "--ui-port",
+        str(ui_port),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+
+    async def read_until(marker: str) -> None:
+        while not any(marker in line for line in printed):
+            line = await process.stdout.readline()  # type: ignore[union-attr]
+            assert line, f"worker.py dev ended before printing {marker!r}: {printed}"
+            printed.append(line.decode())
+
+    try:
+        await asyncio.wait_for(read_until("Press Ctrl-C to stop."), 120)
+        await asyncio.wait_for(read_until("--- ember progress ---"), 60)
+        await asyncio.wait_for(read_until("tickets.escalate_stale"), 10)
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(read_until("ember: dev stack stopped"), 60)
+        code = await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    text_out = "".join(printed)
+    ui = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?query=WorkflowType%3D"
+    assert ui in text_out and f"127.0.0.1:{temporal_port}" in text_out, text_out
+    assert "PostgreSQL    postgresql+psycopg://" in text_out
+    progress = next(line for line in printed if "tickets.escalate_stale" in line)
+    assert "matching=" in progress and "running=" in progress, progress
+    assert code == 0
+    assert port_is_free(temporal_port) and port_is_free(ui_port), "servers stopped"
+    assert not state_files(root)["postmaster.pid"], "PostgreSQL stopped"

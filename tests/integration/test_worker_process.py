@@ -1,8 +1,9 @@
-"""The worker process: per-queue concurrency, and SIGTERM draining in-flight actions."""
+"""The worker process: per-queue concurrency, SIGTERM draining in-flight actions, JSON logs."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -46,7 +47,7 @@ async def test_per_queue_concurrency_is_respected(
     assert peak == 2
 
 
-async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero(
+async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero_logging_json(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
@@ -56,13 +57,21 @@ async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero(
         "EMBER_APP": "tests.integration.apps.slow_app:domain",
         "EMBER_TEST_DOMAIN": domain_name,
         "EMBER_TEST_ACTION_SECONDS": "3",
+        "EMBER_LOG_JSON": "true",
         "EMBER_DATABASE_URL": database_url,
         "EMBER_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
         "PYTHONPATH": str(ROOT),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "worker.py"), "run", env=env, cwd=ROOT
+        sys.executable,
+        str(ROOT / "worker.py"),
+        "run",
+        env=env,
+        cwd=ROOT,
+        stderr=asyncio.subprocess.PIPE,
     )
+    assert process.stderr is not None
+    logged = asyncio.ensure_future(process.stderr.read())
     try:
         slow_app.domain.name = domain_name
         ember = TriggerClient(dev_env.client, slow_app.domain)
@@ -78,6 +87,10 @@ async def test_sigterm_lets_in_flight_actions_finish_then_exits_zero(
         if process.returncode is None:
             process.kill()
     assert code == 0
+    ember_lines = [line for line in (await logged).decode().splitlines() if "ember:" in line]
+    entries = [json.loads(line) for line in ember_lines]  # EMBER_LOG_JSON: one object a line
+    assert any("draining" in entry["message"] for entry in entries), ember_lines
+    assert all({"level", "logger", "message"} <= set(entry) for entry in entries)
     assert await ticket_values(engine, "escalated", [ticket_id]) == [True]
     async with running(slow_app.domain, dev_env, database_url):  # a new worker records it
         assert (await handle.result()).status == "succeeded"
