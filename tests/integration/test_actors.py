@@ -202,3 +202,22 @@ async def test_a_signed_reference_copied_into_another_run_is_rejected(
     assert summary.succeeded == 3 and summary.discarded == 0
     assert seen == [("user", 1, "Admin")] * 4, "the honest run, then the drain's three"
     assert await ticket_values(engine, "escalated", [honest, other, drained]) == [True] * 3
+
+
+async def test_a_reference_of_an_unknown_actor_type_is_discarded_without_acting(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    robot, no_id = await add_tickets(engine, 2)
+    seen: list[Any] = []
+    compensated: list[int] = []
+    domain, trigger = actor_domain(seen, compensated)
+    async with running(domain, dev_env, database_url) as ember:
+        outcomes = [
+            await (await ember.run_trigger((Ticket, pk), trigger, actor_ref=ref)).result()
+            for pk, ref in ((robot, {"type": "robots", "id": 1}), (no_id, {"type": "users"}))
+        ]
+    for outcome in outcomes:
+        assert (outcome.status, outcome.attempts) == ("discarded", 1)
+        assert outcome.error is not None and "names no known actor type" in outcome.error.message
+    assert seen == [] and compensated == [], "neither the action nor on_error ran"
+    assert await ticket_values(engine, "escalated", [robot, no_id]) == [False, False]
