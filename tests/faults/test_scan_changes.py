@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -27,9 +28,19 @@ from tests.faults.workload import Workload, settle, unique_config, until, wait_s
 from tests.integration.support import running
 from workflows.client import TriggerClient
 
-ORIGINAL = range(2, 602, 2)  # even ids; odd ids are free for rows inserted behind the cursor
-BEHIND = range(1, 201, 10)  # odd ids among the first rows, which the scan has passed
-AHEAD = range(701, 721)  # beyond every original row
+SIZES = [
+    pytest.param(300, id="300"),
+    pytest.param(2000, id="2000", marks=[pytest.mark.faults, pytest.mark.timeout(600)]),
+]
+
+
+def layout(rows: int) -> tuple[range, range, range]:
+    """Original rows (even ids), rows to insert behind the cursor (odd ids among the first
+    third, which the scan has passed) and ahead of it (beyond every original row)."""
+    original = range(2, 2 * rows + 2, 2)
+    behind = range(1, 2 * rows // 3, 2 * (rows // 30))  # an even step keeps the ids odd
+    ahead = range(2 * rows + 101, 2 * rows + 121)
+    return original, behind, ahead
 
 
 async def last_outcome(client: Client, workflow_id: str) -> Outcome | None:
@@ -49,13 +60,15 @@ async def acted(engine: AsyncEngine) -> int:
         return int(await connection.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
 
 
+@pytest.mark.parametrize("rows", SIZES)
 async def test_rows_updated_deleted_and_inserted_under_a_scan(
-    dev_env: WorkflowEnvironment, fault_database: str, fault_engine: AsyncEngine
+    rows: int, dev_env: WorkflowEnvironment, fault_database: str, fault_engine: AsyncEngine
 ) -> None:
     started = time.monotonic()
+    original, behind, ahead = layout(rows)
     config = unique_config(max_attempts=1, action_seconds=0.05, batch_size=50)
     workload = Workload.build(config)
-    await workload.add(fault_engine, dict.fromkeys(ORIGINAL, "ok"))
+    await workload.add(fault_engine, dict.fromkeys(original, "ok"))
     client = dev_env.client
     async with running(workload.domain, dev_env, fault_database, queues={"fault_items": 2}):
         scan = await TriggerClient(client, workload.domain).schedule(workload.trigger)
@@ -85,18 +98,18 @@ async def test_rows_updated_deleted_and_inserted_under_a_scan(
                 ).scalars()
             )
         # Inserted after the scan passed the first rows (its first page is long done).
-        await workload.add(fault_engine, dict.fromkeys([*BEHIND, *AHEAD], "ok"))
+        await workload.add(fault_engine, dict.fromkeys([*behind, *ahead], "ok"))
         await scan.result()
-        await wait_settled(client, fault_engine, workload, timeout=120, rows=False)
+        await wait_settled(client, fault_engine, workload, timeout=rows * 0.4, rows=False)
         first_scan = await acted(fault_engine)
-        inserted = [*BEHIND, *AHEAD]
+        inserted = [*behind, *ahead]
         picked_up = [
             key for key in inserted if await last_outcome(client, workload.workflow_id(key))
         ]
 
         # The next scan: whatever still matches (the rows inserted behind the cursor).
         await (await TriggerClient(client, workload.domain).schedule(workload.trigger)).result()
-        await settle(client, fault_engine, workload, timeout=120)
+        await settle(client, fault_engine, workload, timeout=rows * 0.4)
 
     assert stopped and deleted
     cancelled = 0
@@ -106,7 +119,7 @@ async def test_rows_updated_deleted_and_inserted_under_a_scan(
             assert (outcome.status, outcome.reason) == ("cancelled", NO_LONGER_APPLIES), key
             cancelled += 1
     assert cancelled > 0, "no changed row had a run waiting: the scan was not ahead"
-    assert set(BEHIND) - set(picked_up), "every row behind the cursor was picked up at once"
+    assert set(behind) - set(picked_up), "every row behind the cursor was picked up at once"
     effects: dict[int, str | None] = dict.fromkeys(workload.plans, "action")
     effects.update(dict.fromkeys(stopped | deleted, None))
     outcomes = {key: "succeeded" for key, kind in effects.items() if kind is not None}

@@ -39,7 +39,7 @@ from tests.faults.workload import (
 )
 from workflows.client import TriggerClient
 
-RECORDS = int(os.environ.get("EMBER_SOAK_RECORDS", "50000"))
+RECORDS = int(os.environ.get("EMBER_SOAK_RECORDS", "35000"))
 WORKERS = int(os.environ.get("EMBER_SOAK_WORKERS", "2"))
 CONCURRENCY = int(os.environ.get("EMBER_SOAK_CONCURRENCY", "4"))
 CHUNK = int(os.environ.get("EMBER_SOAK_CHUNK", "100"))
