@@ -134,7 +134,7 @@ async def test_a_pool_of_one_connection_with_ten_activity_slots_loses_nothing(
     dev_env: WorkflowEnvironment, fault_database: str, fault_engine: AsyncEngine, worker_log: Path
 ) -> None:
     started = time.monotonic()
-    records = 200
+    records = 1000
     config = unique_config(max_attempts=1, action_seconds=0.02)
     workload = Workload.build(config)
     await workload.add(fault_engine, plan_items(records, {"ok": 1}))
@@ -151,7 +151,7 @@ async def test_a_pool_of_one_connection_with_ten_activity_slots_loses_nothing(
     try:
         async with WorkerProcess(env, worker_log):
             await TriggerClient(client, workload.domain).schedule(workload.trigger)
-            await settle(client, fault_engine, workload, timeout=120)
+            await settle(client, fault_engine, workload, timeout=400)
     finally:
         stop.set()
         peak = await sampling
@@ -174,13 +174,13 @@ async def test_a_statement_timeout_in_an_action_is_retried_and_fails_cleanly(
     started = time.monotonic()
     config = unique_config(max_attempts=3, backoff_seconds=0.2, statement_timeout_ms=50)
     workload = Workload.build(config)
-    plans = plan_items(150, {"ok": 70, "slow_sql": 20, "slow_sql_always": 10})
+    plans = plan_items(1000, {"ok": 70, "slow_sql": 20, "slow_sql_always": 10})
     await workload.add(fault_engine, plans)
     client = dev_env.client
     env = worker_env(config, fault_database, client.service_client.config.target_host)
     async with WorkerProcess(env, worker_log):
         await TriggerClient(client, workload.domain).schedule(workload.trigger)
-        await settle(client, fault_engine, workload, timeout=120)
+        await settle(client, fault_engine, workload, timeout=400)
     for key, plan in plans.items():
         if plan == "ok":
             continue
