@@ -166,6 +166,9 @@ class EmberWorker:
                     activities=activities,
                     max_concurrent_activities=concurrency,
                     max_concurrent_local_activities=concurrency,
+                    max_cached_workflows=self.settings.workflow_cache(
+                        self.domain.largest_chunk(queue)
+                    ),
                     graceful_shutdown_timeout=DRAIN_TIMEOUT,
                 )
             )

@@ -99,6 +99,15 @@ class Domain:
             queues |= {trigger.queue, trigger.scheduler_queue}
         return queues
 
+    def largest_chunk(self, queue: str) -> int | None:
+        """The largest ``chunk_size`` of the triggers whose runs use ``queue`` (None: no chunks)."""
+        sizes = [
+            t.options.chunk_size
+            for t in self.triggers
+            if t.queue == queue and t.options.chunk_size is not None
+        ]
+        return max(sizes, default=None)
+
     def get_resource(self, name: str) -> Resource:
         """The resource called ``name``; a KeyError lists the known ones."""
         try:

@@ -10,6 +10,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONCURRENCY = 10
+# Runs a worker keeps in memory between their tasks, per queue: Temporal's default, and a
+# budget in records for queues whose triggers run chunks (a cached chunk run holds all its
+# records: about 0.6 KB each, measured by bench/memory scans).
+DEFAULT_WORKFLOW_CACHE_SIZE = 1000
+CHUNK_CACHE_RECORDS = 50_000
+MIN_WORKFLOW_CACHE_SIZE = 10
 
 
 def parse_queues(value: Any) -> dict[str, int]:
@@ -74,6 +80,11 @@ class Settings(BaseSettings):
         default=timedelta(seconds=10), description="wait for a row lock before retrying"
     )
     database_pool_size: int = Field(default=10, ge=1, description="connections per worker")
+    workflow_cache_size: int | None = Field(
+        default=None,
+        ge=0,
+        description="runs kept in memory per queue (default: 1000, fewer for chunk queues)",
+    )
     log_json: bool = Field(default=False, description="one JSON object per log line")
 
     @field_validator("queues", mode="before")
@@ -104,6 +115,18 @@ class Settings(BaseSettings):
         if self.queues is not None:
             return dict(self.queues)
         return {queue: DEFAULT_CONCURRENCY for queue in sorted(registry_queues)}
+
+    def workflow_cache(self, largest_chunk: int | None) -> int:
+        """Runs cached per queue: the setting, else ``DEFAULT_WORKFLOW_CACHE_SIZE`` runs, or
+        about ``CHUNK_CACHE_RECORDS`` records when the queue's largest ``chunk_size`` is
+        ``largest_chunk`` (a chunk run holds all its records, so memory stays bounded).
+        """
+        if self.workflow_cache_size is not None:
+            return self.workflow_cache_size
+        if largest_chunk is None:
+            return DEFAULT_WORKFLOW_CACHE_SIZE
+        by_records = CHUNK_CACHE_RECORDS // largest_chunk
+        return max(MIN_WORKFLOW_CACHE_SIZE, min(DEFAULT_WORKFLOW_CACHE_SIZE, by_records))
 
     def signing_key(self) -> bytes | None:
         """The actor signing key as bytes, or None when references are not signed."""

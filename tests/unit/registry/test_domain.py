@@ -102,3 +102,15 @@ def test_the_helpdesk_example_needs_its_digest_queue() -> None:
             "add digests=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
         )
     ]
+
+
+def test_largest_chunk_is_per_queue_and_none_without_chunks() -> None:
+    domain = Domain("chunks")
+    notes = domain.resource(Note)
+    notes.action(archive)
+    notes.trigger("small", action=archive, queue="bulk", chunk_size=100)
+    notes.trigger("large", action=archive, queue="bulk", chunk_size=500, scheduler_queue="scans")
+    notes.trigger("single", action=archive, queue="default")
+    assert domain.largest_chunk("bulk") == 500
+    assert domain.largest_chunk("default") is None
+    assert domain.largest_chunk("scans") is None  # scans run there, chunks do not
