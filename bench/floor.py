@@ -3,34 +3,47 @@
 ``loop`` is a Python loop on one psycopg connection: ``SELECT`` the matching ids, then for
 each row lock, re-check, update and commit, exactly the SQL every other contender runs.
 No queue, no retries, no durability beyond the row's own commit: what "records/s" can be
-at best with one row per transaction. ``update`` is the single set-based statement, for
-reference. Each runs in its own process, which connects, says it is ready and starts on
-``go`` from standard input, so the timing leaves out interpreter start-up::
+at best with one row per transaction. ``orm`` is the same loop the way an Ember action
+runs: an ``AsyncSession`` loads the row ``FOR UPDATE`` and the bench action sets its
+attributes, committed by the session (SQLAlchemy's own cost, without Ember or Temporal).
+``update`` is the single set-based statement, for reference. Each runs in its own
+process, which connects, says it is ready and starts on ``go`` from standard input, so
+the timing leaves out interpreter start-up::
 
-    python -m bench.floor --conninfo DSN loop|update
+    python -m bench.floor --conninfo DSN loop|orm|update
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bench import schema
+from bench import ember_app, schema
+from bench.ember_app import BenchItem
 from bench.measure import Latency, Result, rate
 from bench.processes import RssSampler, WorkerProcess
 from bench.stack import Stack
+from registry import ActionContext
 
 READY = "bench floor ready"
 DONE = "bench floor done"
-KINDS = ("loop", "update")
+KINDS = ("loop", "orm", "update")
+LABELS = {"loop": "floor-loop", "orm": "floor-orm", "update": "floor-update"}
+SETTINGS = {"loop": "1 connection", "orm": "1 AsyncSession connection", "update": "1 statement"}
 
 
 def run(conninfo: str, kind: str) -> None:
     """Connect, wait for ``go``, do the work, say done, stay connected until stopped."""
+    if kind == "orm":
+        asyncio.run(run_orm(conninfo))
+        return
     with psycopg.connect(conninfo, autocommit=True) as connection:
         print(READY, flush=True)
         sys.stdin.readline()
@@ -42,6 +55,28 @@ def run(conninfo: str, kind: str) -> None:
                 schema.act(connection, item_id)
         print(DONE, flush=True)
         sys.stdin.readline()  # connected (its backend's CPU still countable) until SIGTERM
+
+
+async def run_orm(conninfo: str) -> None:
+    """``run`` for ``orm``: each row through an ``AsyncSession``, as an Ember action sees it."""
+    engine = create_async_engine(
+        "postgresql+psycopg://", async_creator=lambda: psycopg.AsyncConnection.connect(conninfo)
+    )
+    async with engine.connect() as connection:
+        sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+        print(READY, flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        ids = (await connection.execute(text(schema.MATCHING_SQL))).scalars().all()
+        await connection.commit()
+        for item_id in ids:
+            async with sessions() as session, session.begin():
+                locked = select(BenchItem).where(BenchItem.id == item_id, BenchItem.pending)
+                item = (await session.execute(locked.with_for_update())).scalars().first()
+                if item is not None:
+                    await ember_app.process(item, ActionContext(session=session))
+        print(DONE, flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+    await engine.dispose()
 
 
 async def measure(stack: Stack, rows: int, *, kind: str, logs: Path, timeout: float) -> Result:
@@ -61,7 +96,7 @@ async def measure(stack: Stack, rows: int, *, kind: str, logs: Path, timeout: fl
     seconds, per_second = rate(rows, t0, stats.last_commit)
     started = [value - t0 for value in stats.started.values()]
     return Result(
-        contender="floor-loop" if kind == "loop" else "floor-update",
+        contender=LABELS[kind],
         rows=rows,
         seconds=seconds,
         records_per_s=per_second,
@@ -70,7 +105,7 @@ async def measure(stack: Stack, rows: int, *, kind: str, logs: Path, timeout: fl
         peak_rss_mb=rss.peak_mb,
         cpu_seconds=cpu.used,
         exactly_once=stats.exactly_once,
-        settings="1 connection" if kind == "loop" else "1 statement",
+        settings=SETTINGS[kind],
     )
 
 

@@ -125,7 +125,10 @@ def targets(report: Report) -> list[dict[str, Any]]:
             add(f"ember-chunked / procrastinate at {rows:,}", ratio(chunked, queue), 4.0)
         if chunked and floor:
             add(f"ember-chunked / floor-loop at {rows:,}", ratio(chunked, floor), 0.5)
-    for contender in ("ember", "ember-local"):
+        orm_floor = report.best("floor-orm", rows)
+        if chunked and orm_floor:  # the same goal against SQLAlchemy's own per-row loop
+            add(f"ember-chunked / floor-orm at {rows:,}", ratio(chunked, orm_floor), 0.5)
+    for contender in ("ember", "ember-local", "ember-chunked"):
         first = report.best(contender, 1000)
         if first is not None:
             add(f"{contender} start p50 at 1,000 rows (ms)", first.start.p50_ms, 1000.0, False)

@@ -25,6 +25,7 @@ from bench.stack import Stack, bench_stack
 
 CONTENDERS = (
     "floor-loop",
+    "floor-orm",
     "floor-update",
     "procrastinate",
     "ember",
@@ -177,6 +178,7 @@ class Runner:
             "floor-loop": lambda: floor.measure(
                 stack, rows, kind="loop", logs=logs, timeout=timeout
             ),
+            "floor-orm": lambda: floor.measure(stack, rows, kind="orm", logs=logs, timeout=timeout),
             "floor-update": lambda: floor.measure(
                 stack, rows, kind="update", logs=logs, timeout=timeout
             ),

@@ -32,9 +32,11 @@ async def test_ember_and_floor_contenders_process_every_row_exactly_once(
         assert result.exactly_once and result.rows == ROWS and result.records_per_s > 0
         assert result.start.p50_ms is not None  # every record workflow was found
 
-        looped = await floor.measure(stack, ROWS, kind="loop", logs=tmp_path, timeout=30)
-        stats = await schema.read_stats(stack.conninfo)
-        assert (stats.once, stats.more_than_once, stats.never) == (ROWS, 0, 0)
-        assert looped.exactly_once and looped.records_per_s > 0
+        for kind in ("loop", "orm"):
+            looped = await floor.measure(stack, ROWS, kind=kind, logs=tmp_path, timeout=30)
+            stats = await schema.read_stats(stack.conninfo)
+            assert (stats.once, stats.more_than_once, stats.never) == (ROWS, 0, 0), kind
+            assert looped.exactly_once and looped.records_per_s > 0, kind
+            assert looped.contender == f"floor-{kind}"
     finally:
         await local_postgres.drop_database("bench_smoke")
