@@ -11,8 +11,10 @@ from sqlalchemy import inspect
 
 from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
+from registry.errors import RegistryError
 from registry.keys import decode_key
 from registry.resource import Resource
+from registry.validation import action_problems
 
 RecordLike = Any  # a model instance, or (Model, pk)
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit
@@ -125,13 +127,11 @@ def enqueueable(trigger: Any) -> Trigger:
             f"{type(trigger).__name__} {trigger!r}; fix: pass the Trigger object"
         )
     action_name = trigger.options.action  # raises RegistryError for an invalid declaration
-    action = trigger.resource.actions.get(action_name)
-    if action is None or not action.takes_record:
-        found = f"a {action.kind} action" if action else "no such action"
-        raise ValueError(
-            f"trigger: expected {trigger.path} to run a record action (record, ctx), found "
-            f"{found} {action_name!r}; fix: register the action with @resource.action"
-        )
+    problems = list(
+        action_problems(trigger.resource, f"{trigger.path}.action", action_name, record=True)
+    )
+    if problems:
+        raise RegistryError(problems)
     return trigger
 
 

@@ -153,9 +153,9 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
     options = trigger.options
     resource = trigger.resource
     path = trigger.path
-    yield from _action_problems(resource, f"{path}.action", options.action, record=True)
+    yield from action_problems(resource, f"{path}.action", options.action, record=True)
     if options.on_error is not None:
-        yield from _action_problems(resource, f"{path}.on_error", options.on_error, record=True)
+        yield from action_problems(resource, f"{path}.on_error", options.on_error, record=True)
     action = resource.actions.get(options.action)
     if action is not None and action.takes_record:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
@@ -206,7 +206,7 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
     options = scheduled.options
     resource = scheduled.resource
     path = scheduled.path
-    yield from _action_problems(resource, f"{path}.action", options.action, record=False)
+    yield from action_problems(resource, f"{path}.action", options.action, record=False)
     action = resource.actions.get(options.action)
     if action is not None and not action.takes_record:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
@@ -219,9 +219,8 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
         yield from _queue_problems(f"{path}.queue", scheduled.queue, running)
 
 
-def _action_problems(
-    resource: Resource, path: str, name: str, *, record: bool
-) -> Iterator[Problem]:
+def action_problems(resource: Resource, path: str, name: str, *, record: bool) -> Iterator[Problem]:
+    """What is wrong with ``path`` running action ``name``: unknown, or of the wrong kind."""
     action = resource.actions.get(name)
     wanted = "record action (record, ctx)" if record else "generic action (ctx)"
     if action is None:
