@@ -234,10 +234,10 @@ def as_json(report: Report) -> dict[str, Any]:
     }
 
 
-def write(report: Report, directory: Path = RESULTS) -> str:
-    """Write ``latest.md`` and ``latest.json``; return the Markdown."""
+def write(report: Report, directory: Path = RESULTS, name: str = "latest") -> str:
+    """Write ``<name>.md`` and ``<name>.json``; return the Markdown."""
     directory.mkdir(parents=True, exist_ok=True)
     text = markdown(report)
-    (directory / "latest.md").write_text(text)
-    (directory / "latest.json").write_text(json.dumps(as_json(report), indent=2) + "\n")
+    (directory / f"{name}.md").write_text(text)
+    (directory / f"{name}.json").write_text(json.dumps(as_json(report), indent=2) + "\n")
     return text

@@ -115,6 +115,10 @@ class Runner:
         last = max(earlier, key=lambda r: r.rows)
         return rows / max(last.records_per_s, 1e-9) * 1.2 + 15
 
+    def fastest_first(self, rows: int) -> list[str]:
+        """The contenders, quickest predicted first: the budget then skips the slowest."""
+        return sorted(CONTENDERS, key=lambda name: self.predicted(name, rows) or 0.0)
+
     async def contender(self, name: str, rows: int) -> None:
         """Measure ``name`` at ``rows`` unless skipped or over budget."""
         if name not in self.only:
@@ -221,7 +225,7 @@ class Runner:
     async def run(self, idle_cost: bool) -> report.Report:
         """Every contender at every size (variants after), then the idle trigger and scan."""
         for rows in self.plan.sizes:
-            for name in CONTENDERS:
+            for name in self.fastest_first(rows):
                 await self.contender(name, rows)
             for variant in self.variants:
                 await self.variant(variant, rows)
@@ -246,14 +250,18 @@ class Runner:
 
 
 async def main_async(
-    plan: Plan, only: set[str], idle_cost: bool, variants: tuple[Variant, ...] = ()
+    plan: Plan,
+    only: set[str],
+    idle_cost: bool,
+    variants: tuple[Variant, ...] = (),
+    name: str = "latest",
 ) -> str:
-    """Start the servers, run the plan, write the report; returns the Markdown."""
+    """Start the servers, run the plan, write ``bench/results/<name>.md``; its Markdown."""
     logs = Path(tempfile.mkdtemp(prefix="ember-bench-logs-"))
     print(f"bench: {plan.mode} mode; worker logs in {logs}", flush=True)
     async with bench_stack() as stack:
         measured = await Runner(plan, stack, only, logs, variants).run(idle_cost)
-    return report.write(measured)
+    return report.write(measured, name=name)
 
 
 def main() -> None:
@@ -267,6 +275,9 @@ def main() -> None:
     )
     parser.add_argument("--sizes", help="comma-separated row counts instead of the mode's")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-trigger cost")
+    parser.add_argument(
+        "--name", default="latest", help="results file name in bench/results (default latest)"
+    )
     parser.add_argument("--no-scan", action="store_true", help="skip the 1M-row scan")
     parser.add_argument(
         "--variant",
@@ -289,7 +300,7 @@ def main() -> None:
     except ValueError as error:
         parser.error(str(error))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    print(asyncio.run(main_async(plan, only, not args.no_idle, variants)))
+    print(asyncio.run(main_async(plan, only, not args.no_idle, variants, args.name)))
 
 
 if __name__ == "__main__":
