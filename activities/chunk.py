@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.trigger_action import Attempt, TriggerActivities
 from activities.types import (
     TIMEOUT_ERROR,
@@ -38,16 +39,16 @@ class ChunkActivities:
         trigger = runtime.trigger(request.trigger)
         results: list[ChunkItemResult] = []
         pending = list(request.items)
-        while pending:
-            async with runtime.engine.connect() as connection:
-                sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
-                while pending:
-                    result = await self._run_item(trigger, request, pending.pop(0), sessions)
-                    results.append(result)
-                    activity.heartbeat(len(results))
-                    if result.failure is not None and result.failure.type == TIMEOUT_ERROR:
-                        await connection.invalidate()
-                        break
+        async with heartbeating(HEARTBEAT_EVERY):  # a heartbeat per record costs a task each
+            while pending:
+                async with runtime.engine.connect() as connection:
+                    sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+                    while pending:
+                        result = await self._run_item(trigger, request, pending.pop(0), sessions)
+                        results.append(result)
+                        if result.failure is not None and result.failure.type == TIMEOUT_ERROR:
+                            await connection.invalidate()
+                            break
         return ChunkResult(results)
 
     async def _run_item(

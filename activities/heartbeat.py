@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 
 from temporalio import activity
 
+HEARTBEAT_EVERY = 2.0  # seconds; activities that heartbeat have a timeout of 15 s or more
+
 
 @contextlib.asynccontextmanager
 async def heartbeating(every: float) -> AsyncIterator[None]:

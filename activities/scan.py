@@ -10,7 +10,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.dispatch import start_chunk_run, start_many
-from activities.heartbeat import heartbeating
+from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
@@ -18,8 +18,6 @@ from activities.tenants import resolve_tenants
 from activities.types import ScanPage, ScanPageRequest, TenantRuns, TenantsRequest, TenantsResult
 from registry import Trigger, naming
 from registry.keys import encode_value
-
-HEARTBEAT_EVERY = 2.0
 
 
 class ScanActivities:
