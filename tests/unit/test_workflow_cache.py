@@ -12,8 +12,9 @@ from workflows.settings import Settings
     [(None, 1000), (10, 1000), (100, 500), (500, 100), (10_000, 10)],
 )
 def test_the_default_bounds_the_records_a_chunk_queue_caches(
-    largest_chunk: int | None, expected: int
+    largest_chunk: int | None, expected: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("EMBER_WORKFLOW_CACHE_SIZE", raising=False)
     assert Settings().workflow_cache(largest_chunk) == expected
 
 
