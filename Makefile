@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+APP := examples.helpdesk.app:helpdesk
+SEED := examples.helpdesk.seed:seed_demo_rows
+
 run: $(STAMP)
-	$(BIN)/python worker.py dev
+	$(BIN)/python worker.py --app $(APP) dev --seed $(SEED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

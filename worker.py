@@ -226,6 +226,24 @@ def load_domain(app: str | None) -> Domain:
     return domain
 
 
+def load_seed(spec: str) -> Any:
+    """The seed function at ``module:function`` (``worker.py dev --seed``)."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        seed = getattr(importlib.import_module(module_name), attribute, None)
+    except ImportError as error:
+        raise ValueError(
+            f"--seed: expected an importable module, found {module_name!r} ({error}); "
+            "fix: check the module path and that it is on PYTHONPATH"
+        ) from error
+    if not callable(seed):
+        raise ValueError(
+            f"--seed: expected module:function of an async function taking a session, "
+            f"found {spec!r}; fix: point --seed at such a function"
+        )
+    return seed
+
+
 # --- command line -------------------------------------------------------------------------
 
 SETTING_OPTIONS = {
@@ -267,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--root", default=".ember", help="where the local state lives")
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal frontend port")
     dev.add_argument("--ui-port", type=int, default=8233, help="Temporal web UI port")
+    dev.add_argument("--seed", help="module:function inserting demo rows (async, given a session)")
     commands.add_parser("migrate", help="create Ember's tables in the database if missing")
     commands.add_parser("status", help="per trigger: schedule, last scan, matching rows, outcomes")
     schedules = commands.add_parser("schedules", help="list, sync, pause, unpause or trigger")
@@ -343,7 +362,6 @@ async def run_until_signalled(
         task.cancel()
 
 
-DEFAULT_APP = "examples.helpdesk.app:helpdesk"
 PROGRESS_EVERY = 3.0
 
 
@@ -368,11 +386,18 @@ async def show_progress(client: Client, settings: Settings, domain: Domain) -> N
 
 async def run_dev(args: argparse.Namespace) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
-    from workflows.devstack import DevStack
+    from workflows.testing.devstack import DevStack
 
     base = settings_from(args)
-    domain = load_domain(base.app or DEFAULT_APP)
-    async with DevStack(args.root, temporal_port=args.temporal_port, ui_port=args.ui_port) as stack:
+    domain = load_domain(base.app)
+    seed = load_seed(args.seed) if args.seed else None
+    async with DevStack(
+        args.root,
+        temporal_port=args.temporal_port,
+        ui_port=args.ui_port,
+        tables=domain.metadata,
+        seed=seed,
+    ) as stack:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
@@ -382,7 +407,7 @@ async def run_dev(args: argparse.Namespace) -> int:
             f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
             f"  Temporal      {stack.temporal_address}\n"
             f"  PostgreSQL    {stack.database_url}\n"
-            f"  app           {base.app or DEFAULT_APP} ({len(domain.triggers)} triggers)\n"
+            f"  app           {base.app} ({len(domain.triggers)} triggers)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

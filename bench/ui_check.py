@@ -2,7 +2,7 @@
 
     python -m bench.ui_check          # or: make ui-check
 
-Starts a :class:`~workflows.devstack.DevStack` in a temporary root on free ports, runs an
+Starts a :class:`~workflows.testing.devstack.DevStack` in a temporary root on free ports, runs an
 :class:`~worker.EmberWorker` for the helpdesk example against it, fires every trigger
 schedule once (:func:`worker.scan_now`), runs ``escalate_urgent_now`` for one ticket as an
 admin (so one run carries an actor in its memo) and waits until some ``escalate_stale``
@@ -47,12 +47,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client, WorkflowHandle
 
 from examples.helpdesk.app import helpdesk
-from examples.helpdesk.models import Ticket, User
+from examples.helpdesk.models import Base, Ticket, User
+from examples.helpdesk.seed import seed_demo_rows
 from registry import naming
 from worker import EmberWorker, scan_now
 from workflows.client import TriggerClient
-from workflows.devstack import DevStack, free_port
 from workflows.settings import Settings
+from workflows.testing.devstack import DevStack, free_port
 
 logger = logging.getLogger("ember.ui_check")
 T = TypeVar("T")
@@ -404,7 +405,13 @@ async def check(results: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="ember-ui-check-") as scratch_dir:
         scratch = Path(scratch_dir)
         temporal_port, ui_port = two_free_ports()
-        stack = DevStack(scratch / "stack", temporal_port=temporal_port, ui_port=ui_port)
+        stack = DevStack(
+            scratch / "stack",
+            temporal_port=temporal_port,
+            ui_port=ui_port,
+            tables=[Base.metadata],
+            seed=seed_demo_rows,
+        )
         try:
             try:
                 await bounded(stack.start(), "the dev stack to start", STACK_TIMEOUT)

@@ -99,6 +99,16 @@ class Domain:
             queues |= {trigger.queue, trigger.scheduler_queue}
         return queues
 
+    @property
+    def metadata(self) -> list[Any]:
+        """The distinct SQLAlchemy ``MetaData`` of the resources' models (the app's tables)."""
+        found: list[Any] = []
+        for resource in self.resources.values():
+            metadata = getattr(resource.model, "metadata", None)
+            if metadata is not None and all(metadata is not seen for seen in found):
+                found.append(metadata)
+        return found
+
     def largest_chunk(self, queue: str) -> int | None:
         """The largest ``chunk_size`` of the triggers whose runs use ``queue`` (None: no chunks)."""
         sizes = [

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Base
 from registry import ember_metadata
-from workflows.servers import LocalPostgres, start_dev_server, start_test_server
+from workflows.testing.servers import LocalPostgres, start_dev_server, start_test_server
 
 TEMPLATE_DATABASE = "ember_template"
 

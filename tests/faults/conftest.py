@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.faults.report import RESULTS
 from tests.faults.workload import create_fault_database
-from workflows.servers import LocalPostgres
+from workflows.testing.servers import LocalPostgres
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from tests.faults.workload import (
     worker_env,
 )
 from workflows.client import TriggerClient
-from workflows.servers import LocalPostgres
+from workflows.testing.servers import LocalPostgres
 
 WORKER_APP_NAME = "ember-fault-worker"
 DB_ERRORS = (DBAPIError, OSError)

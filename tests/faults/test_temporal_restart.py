@@ -33,8 +33,8 @@ from tests.faults.workload import (
     worker_env,
 )
 from workflows.client import TriggerClient
-from workflows.devstack import free_port
-from workflows.servers import start_dev_server
+from workflows.testing.devstack import free_port
+from workflows.testing.servers import start_dev_server
 
 RECORDS = 1000
 WEIGHTS = {"ok": 90, "flaky": 5, "poison": 3, "cancel": 2}

@@ -40,7 +40,7 @@ from tests.faults.ledger_app import (
     plan_for,
 )
 from workflows.client import TriggerClient
-from workflows.servers import LocalPostgres
+from workflows.testing.servers import LocalPostgres
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 LOST_REPORTS = {("cancelled", NO_LONGER_APPLIES), ("discarded", "on_error_failed")}

@@ -18,8 +18,8 @@ from examples.helpdesk.models import Organisation, Ticket
 from registry import ActionContext, Domain, Trigger
 from worker import EmberWorker
 from workflows.client import TriggerClient
-from workflows.servers import temporal_binary
 from workflows.settings import Settings
+from workflows.testing.servers import temporal_binary
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from examples.helpdesk.models import Ticket
 from tests.integration.support import add_tickets, escalating, running, ticket_values
 from workflows.client import TriggerClient
 from workflows.connection import TemporalUnreachable
-from workflows.devstack import free_port
+from workflows.testing.devstack import free_port
 
 
 async def test_a_connected_client_runs_a_trigger(

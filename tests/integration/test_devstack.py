@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -20,11 +21,13 @@ from sqlalchemy.sql import Executable
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 
-from examples.helpdesk.models import Organisation, Ticket, User
+from examples.helpdesk.models import Base, Organisation, Ticket, User
+from examples.helpdesk.seed import seed_demo_rows
 from registry.naming import SEARCH_ATTRIBUTES
-from workflows.devstack import DevStack, free_port, stop_leftovers
+from workflows.testing.devstack import DevStack, free_port, stop_leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
+HELPDESK: dict[str, Any] = {"tables": [Base.metadata], "seed": seed_demo_rows}
 
 
 def port_is_free(port: int) -> bool:
@@ -77,7 +80,7 @@ async def counts(url: str) -> dict[str, int]:
 
 async def test_dev_stack_seeds_once_resumes_its_state_and_stops_cleanly(root: Path) -> None:
     temporal_port, ui_port = free_port(), free_port()
-    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port) as stack:
+    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port, **HELPDESK) as stack:
         assert stack.seeded == 600
         assert "/ember?host=" in stack.database_url
         seeded = await counts(stack.database_url)
@@ -95,7 +98,7 @@ async def test_dev_stack_seeds_once_resumes_its_state_and_stops_cleanly(root: Pa
     assert port_is_free(temporal_port) and port_is_free(ui_port)
     assert state_files(root) == {"postmaster.pid": False, "temporal.db": True}
 
-    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port) as again:
+    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port, **HELPDESK) as again:
         assert again.seeded == 0
         assert await counts(again.database_url) == seeded
         kept = await again.client.get_workflow_handle("kept-across-restarts").describe()
@@ -105,10 +108,18 @@ async def test_dev_stack_seeds_once_resumes_its_state_and_stops_cleanly(root: Pa
 
 HOLD_STACK = """
 import asyncio, sys
-from workflows.devstack import DevStack
+from examples.helpdesk.models import Base
+from examples.helpdesk.seed import seed_demo_rows
+from workflows.testing.devstack import DevStack
 
 async def hold() -> None:
-    async with DevStack(sys.argv[1], temporal_port=int(sys.argv[2]), ui_port=int(sys.argv[3])):
+    async with DevStack(
+        sys.argv[1],
+        temporal_port=int(sys.argv[2]),
+        ui_port=int(sys.argv[3]),
+        tables=[Base.metadata],
+        seed=seed_demo_rows,
+    ):
         print("up", flush=True)
         await asyncio.sleep(3600)
 
@@ -135,11 +146,11 @@ async def test_a_live_stack_is_refused_and_a_killed_ones_servers_are_taken_over(
             await asyncio.sleep(0.1)
         assert log.read_bytes().startswith(b"up")
         with pytest.raises(RuntimeError, match=f"found process {holder.pid} running one"):
-            await DevStack(root, temporal_port=free_port(), ui_port=free_port()).start()
+            await DevStack(root, temporal_port=free_port(), ui_port=free_port(), **HELPDESK).start()
     finally:
         holder.kill()  # no cleanup runs: Temporal and PostgreSQL are left behind
         await holder.wait()
-    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port) as stack:
+    async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port, **HELPDESK) as stack:
         assert stack.seeded == 0
         assert (await counts(stack.database_url))["tickets"] == 600
     assert port_is_free(temporal_port)
@@ -152,7 +163,7 @@ async def test_a_taken_port_fails_before_anything_starts(root: Path) -> None:
         taken.listen()
         port = int(taken.getsockname()[1])
         with pytest.raises(RuntimeError, match=f"port {port} .* --temporal-port"):
-            await DevStack(root, temporal_port=port, ui_port=free_port()).start()
+            await DevStack(root, temporal_port=port, ui_port=free_port(), **HELPDESK).start()
     assert state_files(root) == {"postmaster.pid": False, "temporal.db": False}
 
 
@@ -161,7 +172,11 @@ async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(r
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "worker.py"),
+        "--app",
+        "examples.helpdesk.app:helpdesk",
         "dev",
+        "--seed",
+        "examples.helpdesk.seed:seed_demo_rows",
         "--root",
         str(root),
         "--temporal-port",

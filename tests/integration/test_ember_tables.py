@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from registry import create_ember_tables, ember_metadata
-from workflows.servers import LocalPostgres
+from workflows.testing.servers import LocalPostgres
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -22,8 +22,8 @@ from tests.integration.waiting import eventually, outbox_rows
 from worker import EmberWorker
 from workflows.client import TriggerClient
 from workflows.connection import connect
-from workflows.devstack import free_port
 from workflows.settings import Settings
+from workflows.testing.devstack import free_port
 
 
 async def test_runs_and_scans_are_counted_on_the_prometheus_endpoint(

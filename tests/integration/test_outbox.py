@@ -21,7 +21,7 @@ from registry import ActionContext, Domain, RowActorPersister, Trigger, enqueue_
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually, outbox_rows, workflow_status
-from workflows.devstack import free_port
+from workflows.testing.devstack import free_port
 
 
 class Reason(BaseModel):

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.servers import LocalPostgres
+from workflows.testing.servers import LocalPostgres
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PYTEST_INI = """\

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
     from examples.helpdesk.models import Organisation
     from registry.naming import SEARCH_ATTRIBUTES, TRIGGER_ATTRIBUTE
-    from workflows.servers import (
+    from workflows.testing.servers import (
         LocalPostgres,
         _binary,
         pid_alive,
@@ -153,7 +153,7 @@ def test_throwaway_postgres_deletes_its_data_and_stops_once() -> None:
 HOLD_POSTGRES = """
 import sys, time
 from pathlib import Path
-from workflows.servers import LocalPostgres
+from workflows.testing.servers import LocalPostgres
 LocalPostgres.start(Path(sys.argv[1]), keep=False)
 print("up", flush=True)
 time.sleep(3600)

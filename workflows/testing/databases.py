@@ -1,6 +1,6 @@
 """Databases for the pytest plugin: the servers it makes test databases on, and their templates.
 
-:class:`workflows.servers.LocalPostgres` (a throwaway server) and :class:`ExistingPostgres`
+:class:`workflows.testing.servers.LocalPostgres` (a throwaway server) and :class:`ExistingPostgres`
 (one the tests do not own) both satisfy :class:`DatabaseServer`.
 """
 

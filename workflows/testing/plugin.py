@@ -29,7 +29,7 @@ and write tests like a user of Oban's ``drain_queue`` would::
 Fixtures:
 
 - ``ember_postgres`` (session): a throwaway PostgreSQL server
-  (:class:`workflows.servers.LocalPostgres`), or the existing server whose URL is in
+  (:class:`workflows.testing.servers.LocalPostgres`), or the existing server whose URL is in
   ``EMBER_TEST_DATABASE_URL`` (its user needs CREATEDB).
 - ``ember_tables`` (session): the ``MetaData`` created in each test database; default
   Ember's own tables only. Override it to add your models'.
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from registry import Domain
     from workflows.client import TriggerClient
     from workflows.settings import Settings
-    from workflows.testdb import DatabaseServer, TemplateDatabases
+    from workflows.testing.databases import DatabaseServer, TemplateDatabases
 
 DATABASE_URL_VARIABLE = "EMBER_TEST_DATABASE_URL"
 TEMPORAL_ADDRESS_VARIABLE = "EMBER_TEST_TEMPORAL_ADDRESS"
@@ -117,11 +117,11 @@ def ember_postgres() -> Iterator[DatabaseServer]:
     """A throwaway PostgreSQL server, or the one at ``EMBER_TEST_DATABASE_URL``."""
     url = os.environ.get(DATABASE_URL_VARIABLE)
     if url:
-        from workflows.testdb import ExistingPostgres
+        from workflows.testing.databases import ExistingPostgres
 
         yield ExistingPostgres(url)
         return
-    from workflows.servers import LocalPostgres
+    from workflows.testing.servers import LocalPostgres
 
     server = LocalPostgres.start(Path(tempfile.mkdtemp(prefix="ember-pg-")), keep=False)
     try:
@@ -143,7 +143,7 @@ async def ember_template_databases(
     ember_postgres: DatabaseServer,
 ) -> AsyncIterator[TemplateDatabases]:
     """The template databases test databases are copied from."""
-    from workflows.testdb import TemplateDatabases
+    from workflows.testing.databases import TemplateDatabases
 
     templates = TemplateDatabases(ember_postgres)
     yield templates
@@ -169,7 +169,7 @@ async def ember_temporal() -> AsyncIterator[WorkflowEnvironment]:
     """A Temporal dev server with Ember's search attributes, or ``EMBER_TEST_TEMPORAL_ADDRESS``."""
     from temporalio.testing import WorkflowEnvironment
 
-    from workflows.servers import start_dev_server
+    from workflows.testing.servers import start_dev_server
 
     address = os.environ.get(TEMPORAL_ADDRESS_VARIABLE)
     if address:

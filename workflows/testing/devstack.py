@@ -1,9 +1,10 @@
 """The all-in-one local stack behind ``python worker.py dev``.
 
 Embedded PostgreSQL and the Temporal dev server (with its UI), both keeping their state
-under one directory (``.ember/`` by default), plus the helpdesk example's tables, Ember's
-tables and demo rows. A second start resumes from the kept state; ``dev.pid`` in the
-root marks the running stack, so a start after a crash can stop the servers it left.
+under one directory (``.ember/`` by default), plus the application's tables, Ember's
+tables and, when asked, the application's demo rows. A second start resumes from the kept
+state; ``dev.pid`` in the root marks the running stack, so a start after a crash can stop
+the servers it left.
 """
 
 from __future__ import annotations
@@ -13,22 +14,25 @@ import errno
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from examples.helpdesk.models import Base
-from examples.helpdesk.seed import seed_demo_rows
 from registry import create_ember_tables
-from workflows.servers import LocalPostgres, pid_alive, start_dev_server
+from workflows.testing.servers import LocalPostgres, pid_alive, start_dev_server
 
 logger = logging.getLogger("ember.dev")
 
 HOST = "127.0.0.1"
 PID_FILE = "dev.pid"
+
+SeedFunction = Callable[[AsyncSession], Awaitable[int | None]]
+"""Inserts demo rows through the session (and commits); returns how many, or None."""
 
 
 def free_port() -> int:
@@ -121,10 +125,12 @@ class DevStack:
         temporal_port: the Temporal frontend's port.
         ui_port: the Temporal web UI's port.
         database: the application database, created if missing.
-        seed: insert the helpdesk demo rows when there are no tickets yet.
+        tables: the application's ``MetaData``, created if missing (Ember's own always are).
+        seed: called once the tables exist, to insert demo rows (it decides whether
+            the database already has them).
 
     Attributes:
-        seeded: tickets inserted by this start (0 when the database already had some).
+        seeded: what ``seed`` reported inserting on this start (0 without one).
     """
 
     def __init__(
@@ -134,12 +140,14 @@ class DevStack:
         temporal_port: int = 7233,
         ui_port: int = 8233,
         database: str = "ember",
-        seed: bool = True,
+        tables: Sequence[MetaData] = (),
+        seed: SeedFunction | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.temporal_port = temporal_port
         self.ui_port = ui_port
         self.database = database
+        self.tables = list(tables)
         self.seed = seed
         self.seeded = 0
         self._postgres: LocalPostgres | None = None
@@ -198,14 +206,15 @@ class DevStack:
         engine = create_async_engine(url)
         try:
             async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.create_all)
+                for metadata in self.tables:
+                    await connection.run_sync(metadata.create_all)
             await create_ember_tables(engine)
-            if not self.seed:
+            if self.seed is None:
                 return 0
             async with AsyncSession(engine) as session:
-                seeded = await seed_demo_rows(session)
+                seeded = await self.seed(session) or 0
             if seeded:
-                logger.info("seeded %d demo tickets", seeded)
+                logger.info("seeded %d demo rows", seeded)
             return seeded
         finally:
             await engine.dispose()
