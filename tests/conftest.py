@@ -8,53 +8,35 @@ its own task queue, so no test sees another's rows or tasks.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Base
 from registry import ember_metadata
-from workflows.testing.servers import LocalPostgres, start_dev_server, start_test_server
-
-TEMPLATE_DATABASE = "ember_template"
+from workflows.testing.servers import LocalPostgres, start_test_server
 
 
 @pytest.fixture(scope="session")
-def local_postgres() -> Iterator[LocalPostgres]:
-    """A throwaway PostgreSQL cluster for the whole session, deleted afterwards."""
-    # Not under pytest's basetemp: a concurrent pytest run resets its parent's mode to
-    # 0700, which would lock out the unprivileged user postgres runs as under root.
-    server = LocalPostgres.start(Path(tempfile.mkdtemp(prefix="ember-pg-")), keep=False)
-    yield server
-    server.stop()
+def ember_tables() -> list[MetaData]:
+    """Every test database holds the helpdesk example's tables and Ember's own."""
+    return [Base.metadata, ember_metadata]
 
 
 @pytest.fixture(scope="session")
-async def ember_template(local_postgres: LocalPostgres) -> str:
-    """Name of the template database holding the helpdesk and Ember tables."""
-    await local_postgres.drop_database(TEMPLATE_DATABASE)
-    url = await local_postgres.create_database(TEMPLATE_DATABASE)
-    engine = create_async_engine(url, poolclass=NullPool)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-        await connection.run_sync(ember_metadata.create_all)
-    await engine.dispose()
-    return TEMPLATE_DATABASE
+def local_postgres(ember_postgres: LocalPostgres) -> LocalPostgres:
+    """The plugin's throwaway PostgreSQL cluster, shared by the whole session."""
+    return ember_postgres
 
 
 @pytest.fixture
-async def database_url(local_postgres: LocalPostgres, ember_template: str) -> AsyncIterator[str]:
-    """URL of a fresh copy of the template, dropped after the test."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    url = await local_postgres.create_database(name, template=ember_template)
-    yield url
-    await local_postgres.drop_database(name)
+def database_url(ember_database_url: str) -> str:
+    """URL of the test's own database: the plugin's fresh copy of the template."""
+    return ember_database_url
 
 
 @pytest.fixture
@@ -66,10 +48,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal dev server (in memory) with Ember's search attributes."""
-    async with await start_dev_server() as env:
-        yield env
+def dev_env(ember_temporal: WorkflowEnvironment) -> WorkflowEnvironment:
+    """The plugin's Temporal dev server (in memory) with Ember's search attributes."""
+    return ember_temporal
 
 
 @pytest.fixture(scope="session")

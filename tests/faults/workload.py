@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
 
@@ -40,6 +39,7 @@ from tests.faults.ledger_app import (
     plan_for,
 )
 from workflows.client import TriggerClient
+from workflows.testing.databases import create_tables
 from workflows.testing.servers import LocalPostgres
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
@@ -54,11 +54,7 @@ async def create_fault_database(server: LocalPostgres, name: str) -> str:
     """Create database ``name`` with the fault app's and Ember's tables; its URL."""
     await server.drop_database(name)
     url = await server.create_database(name)
-    engine = create_async_engine(url, poolclass=NullPool)
-    async with engine.begin() as connection:
-        await connection.run_sync(LedgerBase.metadata.create_all)
-        await connection.run_sync(ember_metadata.create_all)
-    await engine.dispose()
+    await create_tables(url, [LedgerBase.metadata, ember_metadata])
     return url
 
 

@@ -153,6 +153,7 @@ async def test_each_test_gets_a_fresh_database_and_inherits_no_runs(
 ) -> None:
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_two.py").write_text(TESTS)
+    before = await plugin_databases(local_postgres)  # this session's own, made by the plugin too
     code, output = await run_pytest(
         tmp_path,
         EMBER_PLUGIN_DOMAIN=f"plugin{uuid.uuid4().hex[:10]}",
@@ -163,11 +164,15 @@ async def test_each_test_gets_a_fresh_database_and_inherits_no_runs(
     )
     assert code == 0, output
     assert "2 passed" in output
-    admin = local_postgres.url("postgres").replace("+psycopg", "")
+    assert await plugin_databases(local_postgres) == before, "it dropped its databases"
+
+
+async def plugin_databases(server: LocalPostgres) -> set[str]:
+    """The test and template databases on ``server``."""
+    admin = server.url("postgres").replace("+psycopg", "")
     async with await psycopg.AsyncConnection.connect(admin) as connection:
         cursor = await connection.execute(
             "SELECT datname FROM pg_database "
             "WHERE datname LIKE 'ember\\_test\\_%' OR datname LIKE 'ember\\_template\\_%'"
         )
-        left = [row[0] for row in await cursor.fetchall()]
-    assert left == [], "the plugin dropped its test and template databases"
+        return {row[0] for row in await cursor.fetchall()}

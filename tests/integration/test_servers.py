@@ -19,13 +19,14 @@ from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
     import pytest
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import MetaData, func, insert, select
     from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
     from examples.helpdesk.models import Organisation
     from registry.naming import SEARCH_ATTRIBUTES, TRIGGER_ATTRIBUTE
+    from workflows.testing.databases import TemplateDatabases
     from workflows.testing.servers import (
         LocalPostgres,
         _binary,
@@ -122,14 +123,19 @@ async def test_dev_server_registers_ember_search_attributes(dev_env: WorkflowEnv
 
 
 async def test_a_row_written_in_one_copy_is_absent_from_a_fresh_copy(
-    local_postgres: LocalPostgres, ember_template: str, engine: AsyncEngine
+    local_postgres: LocalPostgres,
+    ember_template_databases: TemplateDatabases,
+    ember_tables: list[MetaData],
+    engine: AsyncEngine,
 ) -> None:
     async with engine.begin() as connection:
         await connection.execute(insert(Organisation).values(slug="mine", name="Mine"))
     assert await organisation_count(engine) == 1
     other = f"other_{uuid.uuid4().hex[:12]}"
     other_engine = create_async_engine(
-        await local_postgres.create_database(other, template=ember_template)
+        await local_postgres.create_database(
+            other, template=await ember_template_databases.template_for(ember_tables)
+        )
     )
     try:
         assert await organisation_count(other_engine) == 0

@@ -69,6 +69,20 @@ class ExistingPostgres:
         )
 
 
+async def create_tables(url: str, tables: Sequence[MetaData]) -> None:
+    """Create ``tables`` in the database at ``url``, leaving no connection open."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            for metadata in tables:
+                await connection.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()  # a template must have no open connections
+
+
 class TemplateDatabases:
     """One template database per distinct ``ember_tables``, made on first use.
 
@@ -84,18 +98,8 @@ class TemplateDatabases:
         """The name of a template database holding ``tables``."""
         key = tuple(id(metadata) for metadata in tables)
         if key not in self._made:
-            from sqlalchemy.ext.asyncio import create_async_engine
-            from sqlalchemy.pool import NullPool
-
             name = f"ember_template_{uuid.uuid4().hex[:12]}"
-            url = await self.server.create_database(name)
-            engine = create_async_engine(url, poolclass=NullPool)
-            try:
-                async with engine.begin() as connection:
-                    for metadata in tables:
-                        await connection.run_sync(metadata.create_all)
-            finally:
-                await engine.dispose()  # a template must have no open connections
+            await create_tables(await self.server.create_database(name), tables)
             self._made[key] = (name, list(tables))  # the MetaData kept alive: ids stay unique
         return self._made[key][0]
 
