@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -20,14 +19,15 @@ from types import TracebackType
 
 import psutil
 
+from workflows.testing.processes import LoggedProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
-STOP_TIMEOUT = 60.0
 MB = 1024 * 1024
 
 
-class WorkerProcess:
-    """A contender's worker process.
+class WorkerProcess(LoggedProcess):
+    """A contender's worker process, started on entering and stopped (SIGTERM) on leaving.
 
     Args:
         args: the command line (``sys.executable`` is prepended when it starts with ``-m``).
@@ -46,35 +46,17 @@ class WorkerProcess:
         ready: str,
         stdin: bool = False,
     ) -> None:
-        self.args = [sys.executable, *args] if args[0] in ("-m", "worker.py") else list(args)
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-        self.log = log
+        super().__init__(
+            [sys.executable, *args] if args[0] in ("-m", "worker.py") else list(args),
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            log=log,
+            cwd=ROOT,
+            stdin=stdin,
+        )
         self.ready = ready
-        self.stdin = stdin
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int:
-        """The process id (once started)."""
-        assert self.process is not None
-        return self.process.pid
 
     async def __aenter__(self) -> WorkerProcess:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as output:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.args,
-                cwd=ROOT,
-                env=self.env,
-                stdin=asyncio.subprocess.PIPE if self.stdin else asyncio.subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-            )
-        try:
-            await self.wait_for(self.ready, READY_TIMEOUT)
-        except BaseException:
-            await self.stop()
-            raise
+        await self.start(self.ready, READY_TIMEOUT)
         return self
 
     async def __aexit__(
@@ -84,46 +66,6 @@ class WorkerProcess:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
-
-    def output(self) -> str:
-        """Everything the process printed so far."""
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    async def wait_for(self, text: str, timeout: float) -> None:
-        """Wait until the output contains ``text``; fail if the process exits first."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if self.process.returncode is not None:
-                raise RuntimeError(
-                    f"expected {' '.join(self.args)} to print {text!r}, found it exited with "
-                    f"{self.process.returncode}; see {self.log}:\n{self.output()[-3000:]}"
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"expected {text!r} within {timeout:g}s; see {self.log}")
-            await asyncio.sleep(0.05)
-
-    async def send(self, line: str) -> None:
-        """Write one line to the process's standard input."""
-        assert self.process is not None and self.process.stdin is not None
-        self.process.stdin.write(line.encode() + b"\n")
-        await self.process.stdin.drain()
-
-    async def stop(self) -> int | None:
-        """SIGTERM, wait (bounded), then SIGKILL; returns the exit code."""
-        process = self.process
-        if process is None:
-            return None
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-        return process.returncode
 
 
 def tree_rss(pid: int) -> int:
