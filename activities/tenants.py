@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import Resource
 from registry.actions import positional_arity
-
-TenantSource = Sequence[str] | Callable[..., Any]
+from registry.resource import TenantSource
 
 
 async def resolve_tenants(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from registry import naming
 from registry.errors import Problem, RegistryError
@@ -13,12 +13,33 @@ if TYPE_CHECKING:
     from registry.actions import Action
     from registry.resource import Resource
 
+Options = TypeVar("Options", TriggerOptions, ScheduleOptions)
+
 
 @dataclass(frozen=True, eq=False)
-class _Declaration:
+class _Declaration(Generic[Options]):
     resource: Resource
     name: str
     declaration_problems: tuple[Problem, ...] = field(default=(), repr=False)
+    declared: Options | None = None
+
+    @property
+    def options(self) -> Options:
+        """The validated options; raises RegistryError if the declaration was invalid."""
+        if self.declaration_problems:
+            raise RegistryError(self.declaration_problems)
+        assert self.declared is not None
+        return self.declared
+
+    @property
+    def action(self) -> Action:
+        """The action this declaration runs (a record action for a trigger)."""
+        return self.resource.actions[self.options.action]
+
+    @property
+    def queue(self) -> str:
+        """Queue of the runs (defaults to the resource name)."""
+        return self.options.queue or self.resource.name
 
     @property
     def domain_name(self) -> str:
@@ -34,39 +55,16 @@ class _Declaration:
         """Id of this declaration's Temporal Schedule."""
         return naming.schedule_id(self.domain_name, self.resource.name, self.name)
 
-    def _checked(self) -> None:
-        if self.declaration_problems:
-            raise RegistryError(self.declaration_problems)
-
 
 @dataclass(frozen=True, eq=False)
-class Trigger(_Declaration):
+class Trigger(_Declaration[TriggerOptions]):
     """A trigger: scan rows matching ``where`` and run an action on each one."""
-
-    declared: TriggerOptions | None = None
-
-    @property
-    def options(self) -> TriggerOptions:
-        """The validated options; raises RegistryError if the declaration was invalid."""
-        self._checked()
-        assert self.declared is not None
-        return self.declared
-
-    @property
-    def action(self) -> Action:
-        """The record action this trigger runs."""
-        return self.resource.actions[self.options.action]
 
     @property
     def on_error_action(self) -> Action | None:
         """The compensating action, if declared."""
         name = self.options.on_error
         return None if name is None else self.resource.actions[name]
-
-    @property
-    def queue(self) -> str:
-        """Queue of record runs (defaults to the resource name)."""
-        return self.options.queue or self.resource.name
 
     @property
     def scheduler_queue(self) -> str:
@@ -91,27 +89,8 @@ class Trigger(_Declaration):
 
 
 @dataclass(frozen=True, eq=False)
-class ScheduledAction(_Declaration):
+class ScheduledAction(_Declaration[ScheduleOptions]):
     """A generic action run on a cron, per tenant when the resource has tenants."""
-
-    declared: ScheduleOptions | None = None
-
-    @property
-    def options(self) -> ScheduleOptions:
-        """The validated options; raises RegistryError if the declaration was invalid."""
-        self._checked()
-        assert self.declared is not None
-        return self.declared
-
-    @property
-    def action(self) -> Action:
-        """The generic action this schedule runs."""
-        return self.resource.actions[self.options.action]
-
-    @property
-    def queue(self) -> str:
-        """Queue of the runs (defaults to the resource name)."""
-        return self.options.queue or self.resource.name
 
     @property
     def has_schedule(self) -> bool:
