@@ -122,6 +122,8 @@ async def test_a_scan_reports_missing_tenants_and_scans_only_the_ones_that_exist
         # trigger_once: the completions Ember wrote in t1's transactions keep t1's rows out.
         again: ScanSummary = await (await ember.schedule(trigger)).result()
         drained = await ember.schedule_and_run_triggers(trigger, tenant="ghost")
+        with pytest.raises(ValueError, match="64 bytes"):
+            await ember.schedule(trigger, tenant=LONG_TENANT)
     assert (first.dispatched, first.tenants) == (2, 4)
     assert first.tenants_not_found == ["ghost", LONG_TENANT, "-"]
     assert [outcome.status for outcome in outcomes] == ["succeeded", "succeeded"]
