@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.types import ACTOR_ERROR, DISCARD_ERROR, NO_LONGER_APPLIES, ActionResult
 from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
 from registry.actions import Policy
+from registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
 
 
 class NoLongerApplies(Exception):
@@ -61,6 +62,8 @@ async def settle(
         await work()
     except NoLongerApplies:
         return ActionResult("cancelled", attempt, reason=NO_LONGER_APPLIES)
+    except TenantNotFound:  # a tenant_schema run's schema is missing: nothing ran, like the above
+        return ActionResult("cancelled", attempt, reason=TENANT_NOT_FOUND)
     except Snooze as snooze:
         return ActionResult("snoozed", attempt, snooze_seconds=snooze.seconds)
     except Cancel as cancel:

@@ -12,7 +12,7 @@ from sqlalchemy.sql.sqltypes import String
 
 from registry import Resource, Trigger, naming
 from registry.keys import decode_key, decode_value
-from registry.tables import trigger_completions
+from registry.tenancy import completions_table, find_schema
 
 
 def base_query(trigger: Trigger, *, for_worker: bool) -> Select[Any]:
@@ -33,10 +33,20 @@ def tenant_condition(resource: Resource, tenant: str | None) -> ColumnElement[bo
 
 
 async def enter_tenant(session: AsyncSession, resource: Resource, tenant: str | None) -> None:
-    """Schema strategy: point this transaction's search_path at the tenant's schema."""
-    if resource.tenant_schema and tenant is not None:
-        quoted = session.get_bind().dialect.identifier_preparer.quote(tenant)
-        await session.execute(text(f"SET LOCAL search_path TO {quoted}, public"))
+    """Schema strategy: resolve this transaction's tables in the tenant's schema, and only there.
+
+    Core and ORM statements (Ember's and the action's) get a ``schema_translate_map``;
+    raw SQL gets ``search_path`` set to the tenant's schema alone, without ``public``.
+
+    Raises:
+        TenantNotFound: no such schema, or it holds no table of the resource.
+    """
+    if not resource.tenant_schema:
+        return
+    schema, translate = await find_schema(session, resource, tenant)
+    await (await session.connection()).execution_options(schema_translate_map=translate)
+    quoted = session.get_bind().dialect.identifier_preparer.quote(schema)
+    await session.execute(text(f"SET LOCAL search_path TO {quoted}"))
 
 
 def record_query(trigger: Trigger, tenant: str | None, key: str) -> Select[Any]:
@@ -113,10 +123,11 @@ def _after(order: list[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bo
 
 def _completed(trigger: Trigger, tenant: str | None) -> ColumnElement[bool]:
     key_text = trigger.resource.primary_key.cast(String)
+    completions = completions_table(trigger.resource)
     return exists().where(
-        trigger_completions.c.trigger_key == trigger.key,
-        trigger_completions.c.tenant == naming.tenant_part(tenant),
-        trigger_completions.c.record_key == key_text,
+        completions.c.trigger_key == trigger.key,
+        completions.c.tenant == naming.tenant_part(tenant),
+        completions.c.record_key == key_text,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,9 @@ from activities.tenants import resolve_tenants
 from activities.types import ScanPage, ScanPageRequest, TenantRuns, TenantsRequest, TenantsResult
 from registry import Trigger, naming
 from registry.keys import encode_value
+from registry.tenancy import TenantNotFound
+
+logger = logging.getLogger("ember.activities")
 
 
 class ScanActivities:
@@ -48,7 +52,11 @@ class ScanActivities:
         )
         async with heartbeating(HEARTBEAT_EVERY):  # a dead worker's page is retried quickly
             async with self.runtime.sessions() as session, session.begin():
-                await enter_tenant(session, trigger.resource, request.tenant)
+                try:
+                    await enter_tenant(session, trigger.resource, request.tenant)
+                except TenantNotFound as missing:
+                    logger.warning("ember: %s not scanned: %s", trigger.path, missing)
+                    return ScanPage(0, None, last_page=True, tenant_not_found=True)
                 query = scan_query(trigger, request.tenant, request.cursor, request.limit)
                 rows = (await session.execute(query)).all()
             keys = [str(row[key_index]) for row in rows]

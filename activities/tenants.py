@@ -17,7 +17,8 @@ async def resolve_tenants(
     """The tenants to run for: ``[None]`` without a tenant strategy.
 
     ``declared`` (the trigger's or schedule's) wins over the resource's; a
-    callable may be sync or async and may take the session.
+    callable may be sync or async and may take the session. A None it lists
+    stays None (no tenant), never the string ``"None"``.
     """
     if not resource.is_tenanted:
         return [None]
@@ -29,4 +30,4 @@ async def resolve_tenants(
         if inspect.isawaitable(result):
             result = await result
         source = result
-    return [str(tenant) for tenant in source]
+    return [None if tenant is None else str(tenant) for tenant in source]

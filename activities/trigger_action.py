@@ -18,7 +18,7 @@ from activities.runtime import Runtime
 from activities.types import ActionRequest, ActionResult
 from registry import Action, ActionContext, ErrorInfo, Trigger, naming
 from registry.signing import Scope
-from registry.tables import trigger_completions
+from registry.tenancy import completions_table
 
 logger = logging.getLogger("ember.activities")
 
@@ -127,7 +127,8 @@ class TriggerActivities:
         await call_action(action, record, ctx)
         if options.trigger_once and request.error is None:
             row = completion_row(trigger, request.tenant, request.record)
-            await session.execute(insert(trigger_completions).values(row).on_conflict_do_nothing())
+            completions = completions_table(trigger.resource)
+            await session.execute(insert(completions).values(row).on_conflict_do_nothing())
 
     def _log_failure(
         self, trigger: Trigger, request: ActionRequest, attempt: Attempt, error: BaseException

@@ -131,6 +131,7 @@ class ScanRequest:
     max_attempts: int = 1
     collect_runs: bool = False
     collected: CollectedRuns = field(default_factory=lambda: CollectedRuns())
+    tenants_not_found: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,13 +165,15 @@ class ScanPageRequest:
 class ScanPage:
     """Output of ``scan_and_dispatch``: how many records it dispatched, where to go on.
 
-    ``started`` names the runs started when the request asked to collect them.
+    ``started`` names the runs started when the request asked to collect them;
+    ``tenant_not_found``: the tenant's schema is missing, nothing was read.
     """
 
     dispatched: int
     cursor: list[Any] | None
     last_page: bool
     started: TenantRuns | None = None
+    tenant_not_found: bool = False
 
 
 @dataclass
@@ -213,13 +216,21 @@ class CollectedRuns:
             self.tenants.append(started)
 
 
+TENANTS_NOT_FOUND_LISTED = 100
+"""Missing tenants a scan names at most in its summary (the worker logs every one)."""
+
+
 @dataclass
 class ScanSummary:
-    """Output of the scan workflow; ``collected`` only when the scan was asked to collect."""
+    """Output of the scan workflow; ``collected`` only when the scan was asked to collect.
+
+    ``tenants_not_found``: tenants (as in ids) whose schema is missing, not scanned.
+    """
 
     dispatched: int
     tenants: int
     collected: CollectedRuns = field(default_factory=CollectedRuns)
+    tenants_not_found: list[str] = field(default_factory=list)
 
 
 @dataclass

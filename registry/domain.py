@@ -54,7 +54,9 @@ class Domain:
             model: the mapped class.
             name: resource name, unique in the domain.
             tenant_column: attribute strategy: the column holding the tenant.
-            tenant_schema: schema strategy: each tenant is a PostgreSQL schema.
+            tenant_schema: schema strategy: each tenant is a PostgreSQL schema
+                holding the model's table; a run's tables without a declared
+                schema resolve there only.
             actor_persister: turns actors into references and back
                 (:class:`registry.RowActorPersister` for rows).
             list_tenants: tenants to scan: a list, or a callable (sync or

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.actors import store_actor
 from registry.declarations import Trigger
-from registry.tables import outbox
 from registry.targets import RecordLike, enqueueable, record_target
+from registry.tenancy import find_schema, outbox_table, refused
 
 
 async def enqueue_trigger(
@@ -27,6 +27,8 @@ async def enqueue_trigger(
     Writes an ``ember_outbox`` row; the worker's relay starts the run after
     the transaction commits (at least once, deduplicated by the workflow id).
     A rollback enqueues nothing. This is AshOban's ``run_oban_trigger``.
+    For a ``tenant_schema`` resource the tenant's schema must hold the
+    resource's table already (in this transaction), else ValueError.
 
     Args:
         session: the caller's session; its transaction carries the row.
@@ -38,6 +40,9 @@ async def enqueue_trigger(
     """
     trigger = enqueueable(trigger)
     target = record_target(trigger, record, tenant, input)
+    if trigger.resource.tenant_schema:  # its run would end tenant_not_found: say so now
+        with refused():
+            await find_schema(session, trigger.resource, target.tenant)
     actor_ref = store_actor(trigger.resource.actor_persister, trigger.resource.name, actor)
     request = {
         "domain": trigger.domain_name,
@@ -49,7 +54,7 @@ async def enqueue_trigger(
         "input": input,
     }
     await session.execute(
-        insert(outbox).values(
+        insert(await outbox_table(session)).values(
             workflow_id=trigger.workflow_id(target.tenant, target.key), request=request
         )
     )

@@ -14,6 +14,7 @@ from registry.domain import Domain
 from registry.errors import RegistryError
 from registry.keys import decode_key
 from registry.resource import Resource
+from registry.tenancy import check_schema_name, refused
 from registry.validation import action_problems
 
 RecordLike = Any  # a model instance, or (Model, pk)
@@ -114,9 +115,18 @@ def record_target(
             f"tenant: expected the tenant of this {model.__name__} ({trigger.path} is tenanted), "
             "found none; fix: pass tenant=... or a model instance"
         )
+    tenant = None if tenant is None else str(tenant)
+    check_schema_tenant(resource, tenant)
     if action_input is not None:
         _check_input(trigger, action_input)
-    return RunTarget(None if tenant is None else str(tenant), key)
+    return RunTarget(tenant, key)
+
+
+def check_schema_tenant(resource: Resource, tenant: str | None) -> None:
+    """For a ``tenant_schema`` resource: refuse (ValueError) what cannot name a schema."""
+    if resource.tenant_schema:
+        with refused():
+            check_schema_name(resource, tenant)
 
 
 def enqueueable(trigger: Any) -> Trigger:

@@ -26,6 +26,7 @@ from registry.actors import store_actor
 from registry.signing import ANY, Scope, seal
 from registry.targets import (
     RecordLike,
+    check_schema_tenant,
     record_target,
     resolve_schedule,
     resolve_trigger,
@@ -272,6 +273,8 @@ class TriggerClient:
             if isinstance(target, ScheduledAction)
             else resolve_trigger(self.domain, target)
         )
+        if tenant is not None:
+            check_schema_tenant(declaration.resource, tenant)
         tenants: list[str | None] | None = None if tenant is None else [tenant]
         domain, resource = self.domain.name, declaration.resource.name
         if isinstance(declaration, ScheduledAction):

@@ -10,6 +10,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
+        TENANTS_NOT_FOUND_LISTED,
         ScanPage,
         ScanPageRequest,
         ScanRequest,
@@ -65,6 +66,8 @@ class TriggerScanWorkflow:
             scan.dispatched += page.dispatched
             if page.started is not None:
                 scan.collected.add(page.started)
+            if page.tenant_not_found and len(scan.tenants_not_found) < TENANTS_NOT_FOUND_LISTED:
+                scan.tenants_not_found.append(naming.tenant_part(tenant))
             scan.dispatched_for_tenant += page.dispatched
             scan.cursor = page.cursor
             if page.last_page:
@@ -73,4 +76,4 @@ class TriggerScanWorkflow:
             pages += 1
             if pages >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(scan)
-        return ScanSummary(scan.dispatched, len(tenants), scan.collected)
+        return ScanSummary(scan.dispatched, len(tenants), scan.collected, scan.tenants_not_found)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Integer, Text, false, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -15,6 +14,7 @@ from examples.helpdesk.app import organisations
 from examples.helpdesk.models import Ticket
 from registry import ActionContext
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+from tests.integration.tenant_schemas import SCHEMA_ROWS, Note, create_tenant_schemas, done_notes
 from tests.integration.waiting import workflow_status
 
 
@@ -152,51 +152,10 @@ async def test_run_triggers_takes_records_of_several_tenants_and_a_resource_drai
     )
 
 
-class SchemaBase(DeclarativeBase):
-    """Models whose tables live once per tenant schema."""
-
-
-class Note(SchemaBase):
-    """A note; each tenant schema has its own ``notes`` table."""
-
-    __tablename__ = "notes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    body: Mapped[str] = mapped_column(Text)
-    done: Mapped[bool] = mapped_column(server_default=false())
-
-
-SCHEMA_ROWS = {"t1": {1: "t1 one", 3: "t1 three"}, "t2": {1: "t2 one", 2: "t2 two"}}
-
-
-async def create_tenant_schemas(engine: AsyncEngine) -> None:
-    """Schemas t1 and t2, each with a ``notes`` table and its own rows."""
-    for schema, rows in SCHEMA_ROWS.items():
-        async with engine.begin() as connection:
-            await connection.execute(text(f"CREATE SCHEMA {schema}"))
-            translated = await connection.execution_options(schema_translate_map={None: schema})
-            await translated.run_sync(SchemaBase.metadata.create_all)
-            await translated.execute(
-                insert(Note), [{"id": i, "body": body} for i, body in rows.items()]
-            )
-
-
-async def done_notes(engine: AsyncEngine) -> dict[str, list[int]]:
-    """The ids of done notes, per schema."""
-    found: dict[str, list[int]] = {}
-    async with engine.connect() as connection:
-        for schema in SCHEMA_ROWS:
-            result = await connection.execute(
-                text(f"SELECT id FROM {schema}.notes WHERE done ORDER BY id")
-            )
-            found[schema] = list(result.scalars())
-    return found
-
-
 async def test_schema_strategy_reads_and_writes_only_the_tenants_schema(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
-    await create_tenant_schemas(engine)
+    await create_tenant_schemas(engine, SCHEMA_ROWS)
     seen: list[tuple[str | None, int, str]] = []
     domain = unique_domain()
     notes = domain.resource(Note, tenant_schema=True, list_tenants=["t1", "t2"])
