@@ -376,7 +376,7 @@ async def run_dev(args: argparse.Namespace) -> int:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
-        query = quote(f"WorkflowType='{naming.RECORD_WORKFLOW}'")
+        query = quote(f"WorkflowType={naming.visibility_literal(naming.RECORD_WORKFLOW)}")
         print(
             f"\nEmber dev stack is up (state in {stack.root}):\n"
             f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
