@@ -192,8 +192,6 @@ class CommandError(Exception):
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the options given."""
-    for warning in unknown_variable_warnings(os.environ):
-        logger.warning("ember: %s", warning)
     given = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None)}
     try:
         return Settings(**given)
@@ -315,11 +313,10 @@ async def show_progress(client: Client, settings: Settings, domain: Domain) -> N
         await engine.dispose()
 
 
-async def run_dev(args: argparse.Namespace) -> int:
+async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
     from workflows.devstack import DevStack
 
-    base = settings_from(args)
     domain = load_domain(base.app or DEFAULT_APP)
     async with DevStack(args.root, temporal_port=args.temporal_port, ui_port=args.ui_port) as stack:
         settings = base.model_copy(
@@ -369,11 +366,13 @@ def use_json_logs() -> None:
 
 async def execute(args: argparse.Namespace) -> int:
     """Run one command; returns the exit code."""
-    if args.command == "dev":
-        return await run_dev(args)
     settings = settings_from(args)
     if settings.log_json:
         use_json_logs()
+    for warning in unknown_variable_warnings(os.environ):
+        logger.warning("ember: %s", warning)
+    if args.command == "dev":
+        return await run_dev(args, settings)
     domain = load_domain(settings.app)
     if args.command == "validate":
         domain.validate(settings.queues)

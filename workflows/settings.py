@@ -22,12 +22,8 @@ MAX_CONCURRENCY = 1000
 # Ember sends its shortest real wait instead (EMBER_LOCK_TIMEOUT=0: do not wait).
 MAX_LOCK_TIMEOUT = timedelta(milliseconds=2_147_483_647)
 SHORTEST_LOCK_WAIT = timedelta(milliseconds=1)
-# Read by the pytest plugin (workflows/testing.py), not by Settings.
-TEST_VARIABLES = (
-    "EMBER_TEST_DATABASE_URL",
-    "EMBER_TEST_TEMPORAL_ADDRESS",
-    "EMBER_TEST_TEMPORAL_NAMESPACE",
-)
+# Left to tests (the pytest plugin reads EMBER_TEST_DATABASE_URL ...): never warned about.
+TEST_PREFIX = "EMBER_TEST_"
 # Runs a worker keeps in memory between their tasks, per queue: Temporal's default, and a
 # budget in records for queues whose triggers run chunks (a cached chunk run holds all its
 # records: about 0.6 KB each, as measured with the bench's 1M-row scan).
@@ -241,18 +237,14 @@ def _without_password(url: str) -> str:
     return re.sub(r"(^|://)([^:/@]*):[^@/]*@", r"\1\2:***@", url)
 
 
-def known_variables() -> list[str]:
-    """Every ``EMBER_*`` environment variable Ember reads."""
-    return [f"EMBER_{name.upper()}" for name in Settings.model_fields] + list(TEST_VARIABLES)
-
-
 def unknown_variable_warnings(environ: Mapping[str, str]) -> list[str]:
-    """A warning for each ``EMBER_*`` variable Ember does not read, with the closest name."""
-    known = known_variables()
+    """A warning for each ``EMBER_*`` variable that is no setting, with the closest name
+    (``EMBER_TEST_*`` belong to tests)."""
+    known = [f"EMBER_{name.upper()}" for name in Settings.model_fields]
     warnings = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith("EMBER_") or upper in known:
+        if not upper.startswith("EMBER_") or upper.startswith(TEST_PREFIX) or upper in known:
             continue
         bare = [variable.removeprefix("EMBER_") for variable in known]  # the prefix all share
         close = difflib.get_close_matches(upper.removeprefix("EMBER_"), bare, n=1)

@@ -153,6 +153,7 @@ def test_unknown_ember_variables_are_named_with_the_closest_setting() -> None:
         "EMBER_FLAVOUR": "mint",
         "EMBER_QUEUES": "tickets=5",
         "EMBER_TEST_DATABASE_URL": "postgresql+psycopg://test",
+        "EMBER_TEST_ANYTHING": "tests' own",
         "PATH": "/usr/bin",
     }
     assert unknown_variable_warnings(environ) == [
