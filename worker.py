@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -24,8 +23,6 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -33,14 +30,15 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.outbox import OutboxRelay
 from activities.registration import bound_activities
 from activities.runtime import Runtime, RuntimeConfig, create_engine
-from registry import Domain, RegistryError, create_ember_tables, naming
+from registry import Domain, RegistryError, naming
 from workflows.chunk import ChunkTriggerWorkflow
 from workflows.connection import connect_with, ensure_search_attributes
 from workflows.record import RecordTriggerWorkflow
 from workflows.scan import TriggerScanWorkflow
 from workflows.scheduled import ScheduledActionWorkflow
 from workflows.schedules import sync_schedules
-from workflows.settings import Settings
+from workflows.settings import Settings, describe_errors, unknown_variable_warnings
+from workflows.startup import load_domain, load_seed, prepare_database
 
 logger = logging.getLogger("ember.worker")
 
@@ -55,29 +53,6 @@ DRAIN_TIMEOUT = timedelta(seconds=30)
 # so they run outside the sandbox: building a sandbox per run cost about a third of the
 # worker's CPU per record (bench/; the CHANGELOG has the numbers).
 WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
-
-
-class DatabaseUnreachable(RuntimeError):
-    """PostgreSQL could not be reached or refused the connection (one line, with the fix)."""
-
-
-async def prepare_database(engine: AsyncEngine) -> None:
-    """Create Ember's tables if missing; a failure to connect becomes one clear line.
-
-    Raises:
-        DatabaseUnreachable: the server is down, silent, or refuses the connection.
-    """
-    try:
-        await create_ember_tables(engine)
-    except (DBAPIError, OSError) as error:
-        cause = error.orig if isinstance(error, DBAPIError) else error
-        found = " ".join(str(cause).split())[:300] or type(cause).__name__
-        url = make_url(engine.url).render_as_string(hide_password=True)
-        raise DatabaseUnreachable(
-            f"EMBER_DATABASE_URL: expected a PostgreSQL server accepting {url}, found "
-            f"{found}; fix: start PostgreSQL there, or correct EMBER_DATABASE_URL / "
-            "--database-url"
-        ) from error
 
 
 def runtime_config(settings: Settings, *, search_attributes: bool = True) -> RuntimeConfig:
@@ -202,48 +177,6 @@ class EmberWorker:
             await self._running
 
 
-def load_domain(app: str | None) -> Domain:
-    """The Domain at ``module:attribute``."""
-    if not app or ":" not in app:
-        raise ValueError(
-            f"EMBER_APP: expected module:attribute of a Domain such as "
-            f"'examples.helpdesk.app:helpdesk', found {app!r}; fix: pass --app or set EMBER_APP"
-        )
-    module_name, _, attribute = app.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ValueError(
-            f"EMBER_APP: expected an importable module, found {module_name!r} ({error}); "
-            "fix: check the module path and that it is on PYTHONPATH"
-        ) from error
-    domain = getattr(module, attribute, None)
-    if not isinstance(domain, Domain):
-        raise ValueError(
-            f"EMBER_APP: expected {app!r} to be a registry.Domain, found "
-            f"{type(domain).__name__}; fix: point --app at the Domain object"
-        )
-    return domain
-
-
-def load_seed(spec: str) -> Any:
-    """The seed function at ``module:function`` (``worker.py dev --seed``)."""
-    module_name, _, attribute = spec.partition(":")
-    try:
-        seed = getattr(importlib.import_module(module_name), attribute, None)
-    except ImportError as error:
-        raise ValueError(
-            f"--seed: expected an importable module, found {module_name!r} ({error}); "
-            "fix: check the module path and that it is on PYTHONPATH"
-        ) from error
-    if not callable(seed):
-        raise ValueError(
-            f"--seed: expected module:function of an async function taking a session, "
-            f"found {spec!r}; fix: point --seed at such a function"
-        )
-    return seed
-
-
 # --- command line -------------------------------------------------------------------------
 
 SETTING_OPTIONS = {
@@ -263,11 +196,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as error:
-        lines = [
-            f"EMBER_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
-            for item in error.errors()
-        ]
-        raise CommandError("; ".join(lines)) from error
+        raise CommandError(describe_errors(error)) from error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,11 +313,10 @@ async def show_progress(client: Client, settings: Settings, domain: Domain) -> N
         await engine.dispose()
 
 
-async def run_dev(args: argparse.Namespace) -> int:
+async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
     from workflows.testing.devstack import DevStack
 
-    base = settings_from(args)
     domain = load_domain(base.app)
     seed = load_seed(args.seed) if args.seed else None
     async with DevStack(
@@ -401,7 +329,7 @@ async def run_dev(args: argparse.Namespace) -> int:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
-        query = quote(f"WorkflowType='{naming.RECORD_WORKFLOW}'")
+        query = quote(f"WorkflowType={naming.visibility_literal(naming.RECORD_WORKFLOW)}")
         print(
             f"\nEmber dev stack is up (state in {stack.root}):\n"
             f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
@@ -445,11 +373,13 @@ def use_json_logs() -> None:
 
 async def execute(args: argparse.Namespace) -> int:
     """Run one command; returns the exit code."""
-    if args.command == "dev":
-        return await run_dev(args)
     settings = settings_from(args)
     if settings.log_json:
         use_json_logs()
+    for warning in unknown_variable_warnings(os.environ):
+        logger.warning("ember: %s", warning)
+    if args.command == "dev":
+        return await run_dev(args, settings)
     domain = load_domain(settings.app)
     if args.command == "validate":
         domain.validate(settings.queues)

@@ -61,6 +61,38 @@ def positional_arity(function: ActionFunction) -> int:
     return sum(1 for p in parameters if p.kind in kinds)
 
 
+def accepts(function: ActionFunction, count: int) -> bool:
+    """Whether ``function`` can be called with exactly ``count`` positional arguments."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # no signature to read (some builtins): let it run
+        return True
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        return False
+    return True
+
+
+def parameters_text(function: ActionFunction) -> str:
+    """``function``'s parameters by name only, for messages: ``(ticket, ctx, *, flag)``."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return "(...)"
+    kinds = inspect.Parameter
+    stars = {"VAR_POSITIONAL": "*", "VAR_KEYWORD": "**"}
+    parts: list[str] = []
+    starred = False
+    for parameter in parameters:
+        if parameter.kind is kinds.KEYWORD_ONLY and not starred:
+            parts.append("*")
+        starred = starred or parameter.kind in (kinds.VAR_POSITIONAL, kinds.KEYWORD_ONLY)
+        default = "" if parameter.default is kinds.empty else "=..."
+        parts.append(f"{stars.get(parameter.kind.name, '')}{parameter.name}{default}")
+    return f"({', '.join(parts)})"
+
+
 def action_name(action: str | ActionFunction) -> str:
     """The name an action is referred to by: the string itself or the function's name."""
     return action if isinstance(action, str) else getattr(action, "__name__", repr(action))

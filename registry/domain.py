@@ -7,6 +7,7 @@ from typing import Any
 
 from registry.declarations import ScheduledAction, Trigger
 from registry.errors import Problem, RegistryError
+from registry.names import name_problem
 from registry.resource import Resource, TenantSource
 from registry.validation import validate_domain
 
@@ -15,7 +16,8 @@ class Domain:
     """A named group of resources; its name is part of every Temporal id and task queue.
 
     Args:
-        name: short identifier (letters, digits, ``_`` and ``-``).
+        name: short identifier (ASCII letters, digits, ``_`` and ``-``); any other
+            name raises :class:`RegistryError` at once.
         default_actor: the actor of runs started without one.
         shared_context: given to every action as ``ctx.shared``.
     """
@@ -27,11 +29,9 @@ class Domain:
         default_actor: Any = None,
         shared_context: dict[str, Any] | None = None,
     ) -> None:
-        if not name or not all(c.isalnum() or c in "_-" for c in name):
-            raise ValueError(
-                f"Domain name: expected letters, digits, '_' or '-', found {name!r}; "
-                "fix: choose a short identifier such as 'helpdesk'"
-            )
+        problem = name_problem(f"Domain({name!r})", "domain", name, "choose a short identifier")
+        if problem is not None:
+            raise RegistryError([problem])
         self.name = name
         self.default_actor = default_actor
         self.shared_context = dict(shared_context or {})

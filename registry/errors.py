@@ -26,7 +26,7 @@ class Problem:
         return f"{self.path}: expected {self.expected}, found {self.found}; fix: {self.fix}"
 
 
-class RegistryError(Exception):
+class RegistryError(ValueError):
     """The registry is invalid; ``problems`` lists every problem found."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

@@ -74,3 +74,13 @@ RUN_TRIGGER_CHUNK = "ember.run_trigger_chunk"
 LIST_TENANTS = "ember.list_tenants"
 SCAN_AND_DISPATCH = "ember.scan_and_dispatch"
 RUN_SCHEDULED_ACTION = "ember.run_scheduled_action"
+
+
+def visibility_literal(value: str) -> str:
+    """``value`` as a string literal of a Temporal visibility query.
+
+    Single-quoted, with backslash and quote escaped: names, tenants and record
+    keys never end the literal or change the query.
+    """
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any, Union, get_origin
 
 from croniter import croniter
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Boolean, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
-from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
+from registry.actions import Action, accepts, parameters_text
 from registry.errors import Problem
+from registry.names import name_problem
 from registry.options import Backoff
+from registry.wherecheck import where_problems
 
 if TYPE_CHECKING:
     from registry.declarations import ScheduledAction, Trigger
@@ -96,17 +98,29 @@ def validate_domain(domain: Domain, queues: Iterable[str] | None = None) -> list
     for resource in domain.resources.values():
         problems += _resource_problems(resource)
         for trigger in resource.triggers.values():
+            problems += _declaration_name(trigger, "trigger")
             problems += trigger.declaration_problems or list(_trigger_problems(trigger, running))
         for scheduled in resource.schedules.values():
+            problems += _declaration_name(scheduled, "scheduled action")
             problems += scheduled.declaration_problems or list(
                 _schedule_problems(scheduled, running)
             )
     return problems
 
 
+def _declaration_name(declaration: Trigger | ScheduledAction, kind: str) -> list[Problem]:
+    """A name that cannot go into Temporal ids and queries as it is."""
+    problem = name_problem(declaration.path, kind, declaration.name, f"rename the {kind}")
+    return [] if problem is None else [problem]
+
+
 def _resource_problems(resource: Resource) -> Iterator[Problem]:
     yield from resource.duplicate_problems
     path = resource.path
+    fix = "pass name= to domain.resource (the name defaults to the table name)"
+    problem = name_problem(path, "resource", resource.name, fix)
+    if problem is not None:
+        yield problem
     if not _is_mapped(resource):
         yield Problem(
             path,
@@ -162,13 +176,7 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
     if options.scheduler_cron is not None and not is_valid_cron(options.scheduler_cron):
         yield _bad_cron(f"{path}.scheduler_cron", options.scheduler_cron)
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
-    if options.where is not None and not _is_boolean_expression(options.where):
-        yield Problem(
-            f"{path}.where",
-            "a SQLAlchemy boolean expression such as Ticket.status == 'open'",
-            _describe(options.where),
-            "build the condition from the model's columns with ==, <, &, |, and_() ...",
-        )
+    yield from where_problems(trigger)
     for column in options.sort or ():
         if column.removeprefix("-") not in _columns(resource):
             yield Problem(
@@ -231,13 +239,22 @@ def action_problems(resource: Resource, path: str, name: str, *, record: bool) -
             f"unknown action {name!r} (known: {known})",
             f"declare it with @{resource.name}.action or fix the name",
         )
-    elif action.takes_record != record:
-        yield Problem(
-            path,
-            f"a {wanted}",
-            f"{name!r}, a {action.kind} action",
-            "use a trigger for record actions and a schedule for generic ones",
-        )
+    elif action.takes_record != record or not accepts(action.function, 2 if record else 1):
+        yield _signature_problem(path, action, record=record)
+
+
+def _signature_problem(path: str, action: Action, *, record: bool) -> Problem:
+    """An action whose parameters do not fit its use: what it takes, what it should take."""
+    name, function = action.name, action.function
+    if record:
+        expected, fix = "a record action (record, ctx)", f"give {name} the parameters (record, ctx)"
+        if accepts(function, 1) and not accepts(function, 2):
+            fix += " (a function of ctx alone is a generic action: run it with resource.schedule)"
+    else:
+        expected, fix = "a generic action (ctx)", f"give {name} the single parameter (ctx)"
+        if accepts(function, 2):
+            fix += " (a function of (record, ctx) is a record action: run it with resource.trigger)"
+    return Problem(path, expected, f"{name!r} taking {parameters_text(function)}", fix)
 
 
 def _input_problems(
@@ -294,30 +311,6 @@ def _no_strategy(path: str) -> Problem:
         "tenants on a resource without tenant_column or tenant_schema",
         "pass tenant_column=... or tenant_schema=True to domain.resource(...)",
     )
-
-
-def _sql_element(value: Any) -> Any:
-    """A mapped attribute (``Ticket.escalated``) as its column; anything else unchanged."""
-    unwrap = getattr(value, "__clause_element__", None)
-    return unwrap() if callable(unwrap) else value
-
-
-def _is_boolean_expression(where: Any) -> bool:
-    element = _sql_element(where)
-    return isinstance(element, ColumnElement) and isinstance(element.type, Boolean)
-
-
-def _describe(value: Any) -> str:
-    """``value`` for a message: SQL as SQL (with its type), anything else as its repr."""
-    element = _sql_element(value)
-    if isinstance(element, ClauseElement):
-        try:
-            sql = str(element)
-        except Exception:  # a construct the generic compiler cannot render
-            sql = type(element).__name__
-        kind = f" of type {element.type}" if isinstance(element, ColumnElement) else ""
-        return f"the SQL {sql!r}{kind}"
-    return f"{type(value).__name__} {value!r}"
 
 
 def _is_mapped(resource: Resource) -> bool:

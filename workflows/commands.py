@@ -12,6 +12,7 @@ from registry import Domain, ScheduledAction, Trigger
 from workflows.client import TriggerClient
 from workflows.schedules import describe_schedules, sync_schedules
 from workflows.settings import Settings
+from workflows.startup import database_errors
 from workflows.status import domain_status, outbox_line
 
 
@@ -106,8 +107,9 @@ async def _trigger_run(
 async def _status(domain: Domain, settings: Settings, client: Client) -> int:
     engine = create_engine(settings.require_database_url(), pool_size=1)
     try:
-        rows = await domain_status(client, engine, domain)
-        outbox = await outbox_line(engine, domain)
+        with database_errors(engine):
+            rows = await domain_status(client, engine, domain)
+            outbox = await outbox_line(engine, domain)
     finally:
         await engine.dispose()
     for row in rows:

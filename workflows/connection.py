@@ -49,11 +49,26 @@ def _connect_failure(error: RuntimeError) -> str:
     return text[:300]
 
 
+class MetricsUnavailable(RuntimeError):
+    """The Prometheus exporter could not serve on the address (one line naming the setting)."""
+
+
 def metrics_runtime(bind: str) -> Runtime:
-    """One SDK runtime per metrics address, exporting Prometheus metrics on ``bind``."""
+    """One SDK runtime per metrics address, exporting Prometheus metrics on ``bind``.
+
+    Raises:
+        MetricsUnavailable: ``bind`` is not an IP:port, or nothing may listen there.
+    """
     if bind not in _runtimes:
         telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=bind))
-        _runtimes[bind] = Runtime(telemetry=telemetry)
+        try:
+            _runtimes[bind] = Runtime(telemetry=telemetry)
+        except ValueError as error:
+            raise MetricsUnavailable(
+                f"EMBER_METRICS_BIND: expected an IP address and free port to serve /metrics "
+                f"on, found {bind!r} ({error}); fix: use an IP address of this machine and a free "
+                "port in EMBER_METRICS_BIND / --metrics-bind"
+            ) from error
     return _runtimes[bind]
 
 
@@ -112,7 +127,8 @@ async def connect(
 
     Raises:
         TemporalUnreachable: nothing answered at ``address`` within
-            ``CONNECT_TIMEOUT_SECONDS``, or the connection failed.
+            ``CONNECT_TIMEOUT_SECONDS``, the connection failed, or the address is invalid.
+        MetricsUnavailable: the metrics exporter could not start on ``metrics_bind``.
     """
     if not isinstance(tls, TLSConfig):
         tls = tls_config(tls_cert, tls_key, api_key, tls=tls, server_ca=tls_server_ca)
@@ -125,6 +141,8 @@ async def connect(
     except TimeoutError:
         found = f"a server that does not answer within {CONNECT_TIMEOUT_SECONDS:g}s"
         raise TemporalUnreachable(address, found) from None
+    except ValueError as error:  # the SDK could not parse the address
+        raise TemporalUnreachable(address, f"an address it cannot use ({error})") from error
     except RuntimeError as error:
         if "Failed client connect" not in str(error):
             raise

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONCURRENCY = 10
+# Runs one worker process takes on per queue: beyond this, run more worker processes.
+MAX_CONCURRENCY = 1000
+# PostgreSQL's lock_timeout is an int of milliseconds; its 0 means "wait forever", so
+# Ember sends its shortest real wait instead (EMBER_LOCK_TIMEOUT=0: do not wait).
+MAX_LOCK_TIMEOUT = timedelta(milliseconds=2_147_483_647)
+SHORTEST_LOCK_WAIT = timedelta(milliseconds=1)
+# Left to tests (the pytest plugin reads EMBER_TEST_DATABASE_URL ...): never warned about.
+TEST_PREFIX = "EMBER_TEST_"
 # Runs a worker keeps in memory between their tasks, per queue: Temporal's default, and a
 # budget in records for queues whose triggers run chunks (a cached chunk run holds all its
 # records: about 0.6 KB each, as measured with the bench's 1M-row scan).
@@ -42,8 +56,12 @@ def parse_queues(value: Any) -> dict[str, int]:
             raise ValueError(
                 f"expected a whole number of concurrent runs for queue {name!r}, found {count!r}"
             ) from None
-        if queues[str(name)] < 1:
-            raise ValueError(f"expected concurrency >= 1 for queue {name!r}, found {count!r}")
+        if not 1 <= queues[str(name)] <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"expected concurrency from 1 to {MAX_CONCURRENCY} for queue {name!r}, found "
+                f"{count!r}; fix: use 1 to {MAX_CONCURRENCY} (for more, run more worker "
+                "processes)"
+            )
     return queues
 
 
@@ -101,12 +119,79 @@ class Settings(BaseSettings):
                 return float(value)
         return value
 
+    @field_validator("lock_timeout")
+    @classmethod
+    def _check_lock_timeout(cls, value: timedelta) -> timedelta:
+        """0 to PostgreSQL's limit; 0 (and less than 1 ms) becomes 1 ms: do not wait."""
+        if not timedelta(0) <= value <= MAX_LOCK_TIMEOUT:
+            limit = MAX_LOCK_TIMEOUT.total_seconds()
+            raise ValueError(
+                f"expected 0 (do not wait) to {limit:.3f} seconds (PostgreSQL's lock_timeout "
+                f"limit), found {value.total_seconds():g} seconds; fix: give the seconds a "
+                "row lock may be waited for, such as 10"
+            )
+        return max(value, SHORTEST_LOCK_WAIT)
+
+    @field_validator("actor_signing_key")
+    @classmethod
+    def _check_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError(
+                "expected a secret key, found an empty value; fix: set it to a long random "
+                "secret shared by workers and clients, or unset it to leave actors unsigned"
+            )
+        return value
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _check_metrics_bind(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        host, _, port = value.rpartition(":")
+        try:
+            ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+            valid = _is_port(port)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError(
+                f"expected an IP address and port to serve /metrics on, such as 0.0.0.0:9464 "
+                f"or [::]:9464, found {value!r}; fix: use an IP address (host names are not "
+                "resolved) and a port from 1 to 65535"
+            )
+        return value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _check_temporal_address(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or "/" in value or any(c.isspace() for c in value) or not _is_port(port):
+            raise ValueError(
+                f"expected host:port of a Temporal frontend such as localhost:7233, found "
+                f"{value!r}; fix: give the host and port alone (no scheme or path)"
+            )
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("postgresql"):
-            raise ValueError(f"expected a postgresql+psycopg://... URL, found {value!r}")
-        if value is not None and value.startswith(("postgresql://", "postgres://")):
+        if value is None:
+            return None
+        expected = "expected a postgresql+psycopg://user:password@host:port/database URL"
+        fix = "fix: correct EMBER_DATABASE_URL / --database-url"
+        try:
+            url = make_url(value)
+            port = url.port
+        except (ArgumentError, ValueError) as error:
+            reason = "not a URL" if isinstance(error, ArgumentError) else str(error)
+            found = f"{_without_password(value)!r} ({reason})"
+            raise ValueError(f"{expected}, found {found}; {fix}") from None
+        shown = url.render_as_string(hide_password=True)
+        if url.drivername not in ("postgresql+psycopg", "postgresql", "postgres"):
+            raise ValueError(f"{expected}, found {shown!r}; fix: use the postgresql+psycopg driver")
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"{expected}, found {shown!r} (port {port}); {fix}")
+        if url.drivername != "postgresql+psycopg":
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
 
@@ -141,3 +226,46 @@ class Settings(BaseSettings):
                 "fix: set EMBER_DATABASE_URL or pass --database-url"
             )
         return self.database_url
+
+
+def _is_port(text: str) -> bool:
+    return text.isdigit() and 1 <= int(text) <= 65535
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password between ``user:`` and ``@`` masked."""
+    return re.sub(r"(^|://)([^:/@]*):[^@/]*@", r"\1\2:***@", url)
+
+
+def unknown_variable_warnings(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``EMBER_*`` variable that is no setting, with the closest name
+    (``EMBER_TEST_*`` belong to tests)."""
+    known = [f"EMBER_{name.upper()}" for name in Settings.model_fields]
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("EMBER_") or upper.startswith(TEST_PREFIX) or upper in known:
+            continue
+        bare = [variable.removeprefix("EMBER_") for variable in known]  # the prefix all share
+        close = difflib.get_close_matches(upper.removeprefix("EMBER_"), bare, n=1)
+        hint = "see `worker.py --help` for the settings"
+        if close:
+            hint = f"did you mean EMBER_{close[0]}?"
+        warnings.append(f"{name} is not an Ember setting and is ignored; {hint}")
+    return warnings
+
+
+def describe_errors(error: ValidationError) -> str:
+    """The settings errors of ``error``, each naming its variable, on one line."""
+    lines = []
+    for item in error.errors():
+        variable = f"EMBER_{'_'.join(str(p) for p in item['loc']).upper()}"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] != "value_error":
+            secret = variable in ("EMBER_ACTOR_SIGNING_KEY", "EMBER_TEMPORAL_API_KEY")
+            found = "the value given" if secret else repr(item.get("input"))
+            expected = (message[:1].lower() + message[1:]).removeprefix("input should be ")
+            option = "--" + variable.removeprefix("EMBER_").lower().replace("_", "-")
+            message = f"expected {expected}, found {found}; fix: correct {variable} / {option}"
+        lines.append(f"{variable}: {message}")
+    return "; ".join(lines)

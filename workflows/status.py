@@ -46,19 +46,21 @@ async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) 
     Runs are record runs and chunk runs (a chunk counts once, by its worst
     outcome); finished ones are those that closed within ``RECENT``.
     """
-    kinds = f"'{naming.RECORD_WORKFLOW}', '{naming.CHUNK_WORKFLOW}'"
-    prefix = f"WorkflowId STARTS_WITH '{trigger.schedule_id}/' AND WorkflowType IN ({kinds})"
-    since = (datetime.now(UTC) - RECENT).isoformat(timespec="seconds")
+    quoted = naming.visibility_literal
+    kinds = f"{quoted(naming.RECORD_WORKFLOW)}, {quoted(naming.CHUNK_WORKFLOW)}"
+    runs = quoted(f"{trigger.schedule_id}/")
+    prefix = f"WorkflowId STARTS_WITH {runs} AND WorkflowType IN ({kinds})"
+    since = quoted((datetime.now(UTC) - RECENT).isoformat(timespec="seconds"))
 
     async def count(condition: str) -> int:
         return (await client.count_workflows(f"{prefix} AND {condition}")).count
 
     running, *finished = await asyncio.gather(
-        count("ExecutionStatus = 'Running'"),
+        count(f"ExecutionStatus = {quoted('Running')}"),
         *(
             count(
-                f"{naming.OUTCOME_ATTRIBUTE} = '{o}' AND ExecutionStatus != 'Running' "
-                f"AND CloseTime > '{since}'"
+                f"{naming.OUTCOME_ATTRIBUTE} = {quoted(o)} "
+                f"AND ExecutionStatus != {quoted('Running')} AND CloseTime > {since}"
             )
             for o in OUTCOMES
         ),

@@ -12,12 +12,14 @@ import os
 import socket
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from workflows.testing.servers import LocalPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "examples.helpdesk.app:helpdesk"
@@ -117,17 +119,20 @@ async def test_a_temporal_server_that_never_answers_is_given_up_on_in_bounded_ti
     assert result.seconds < 30
 
 
+@pytest.mark.parametrize("command", ["run", "status"])
 async def test_a_closed_postgres_port_names_the_url_without_its_password(
-    dev_env: WorkflowEnvironment,
+    dev_env: WorkflowEnvironment, command: str
 ) -> None:
     result = await run_cli(
-        "run",
+        command,
         EMBER_APP=APP,
         EMBER_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         EMBER_DATABASE_URL="postgresql+psycopg://ember:hunter2@127.0.0.1:1/app",
     )
-    line = result.assert_one_line_error("EMBER_DATABASE_URL", "127.0.0.1:1/app", "fix:")
-    assert "hunter2" not in line
+    line = result.assert_one_line_error(
+        "EMBER_DATABASE_URL: expected a PostgreSQL server accepting", "127.0.0.1:1/app", "fix:"
+    )
+    assert "hunter2" not in line and "sqlalche.me" not in line  # not a raw SQLAlchemy error
 
 
 async def test_a_postgres_server_that_never_answers_is_given_up_on_in_bounded_time(
@@ -146,3 +151,38 @@ async def test_debug_shows_the_traceback() -> None:
     assert result.code != 0
     assert "Traceback" in result.stderr
     assert "TemporalUnreachable" in result.stderr
+
+
+async def test_a_metrics_port_already_in_use_names_ember_metrics_bind(silent_port: int) -> None:
+    bind = f"127.0.0.1:{silent_port}"  # the silent listener holds the port
+    result = await run_cli("--metrics-bind", bind, "schedules", "list", EMBER_APP=APP)
+    result.assert_one_line_error("EMBER_METRICS_BIND", bind, "Address already in use", "fix:")
+
+
+async def test_status_on_a_database_without_the_tables_says_to_create_them(
+    dev_env: WorkflowEnvironment, local_postgres: LocalPostgres
+) -> None:
+    name = f"empty_{uuid.uuid4().hex[:12]}"
+    url = await local_postgres.create_database(name)
+    try:
+        result = await run_cli(
+            "status",
+            EMBER_APP=APP,
+            EMBER_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+            EMBER_DATABASE_URL=url,
+        )
+    finally:
+        await local_postgres.drop_database(name)
+    line = result.assert_one_line_error(
+        "EMBER_DATABASE_URL: expected the app's and Ember's tables in",
+        "does not exist",
+        "fix: create them (`worker.py migrate` creates Ember's)",
+    )
+    assert "sqlalche.me" not in line
+
+
+async def test_a_temporal_address_the_sdk_cannot_parse_names_ember_temporal_address() -> None:
+    result = await run_cli("--temporal-address", "[zz]:7233", "schedules", "list", EMBER_APP=APP)
+    result.assert_one_line_error(
+        "EMBER_TEMPORAL_ADDRESS", "[zz]:7233", "an address it cannot use", "fix:"
+    )

@@ -274,7 +274,7 @@ async def test_enqueue_trigger_refuses_bad_triggers_before_writing_anything(
             TypeError, match=r"trigger: expected the Trigger that resource\.trigger"
         ):
             await enqueue_trigger(session, (Ticket, 1), "escalate")  # type: ignore[arg-type]
-        with pytest.raises(RegistryError, match=r"'digest', a generic action"):
+        with pytest.raises(RegistryError, match=r"found 'digest' taking \(ctx\)"):
             await enqueue_trigger(session, (Ticket, 1), generic)
         with pytest.raises(RegistryError, match="max_attempts"):
             await enqueue_trigger(session, (Ticket, 1), invalid)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from worker import CommandError, JsonLogFormatter, build_parser, load_domain, settings_from
+from worker import CommandError, JsonLogFormatter, build_parser, settings_from
 from workflows.settings import Settings, parse_queues
+from workflows.startup import load_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +105,76 @@ def test_every_command_and_argument_is_explained_in_the_help() -> None:
             sub = choices[word]
         for action in sub._actions:
             assert action.help, f"{' '.join(path)} {action.dest} has no help"
+
+
+APP = "examples.helpdesk.app:helpdesk"
+COMMANDS = [
+    ["validate"],
+    ["migrate"],
+    ["run"],
+    ["status"],
+    ["schedules", "list"],
+    ["trigger", "run", "tickets", "escalate_stale", "1"],
+    ["dev"],
+]
+BAD_SETTINGS = [
+    ("EMBER_LOCK_TIMEOUT", "-1", "found -1 seconds"),
+    ("EMBER_QUEUES", "tickets=5000", "expected concurrency from 1 to 1000"),
+    ("EMBER_ACTOR_SIGNING_KEY", "", "found an empty value"),
+    ("EMBER_METRICS_BIND", "localhost:9464", "found 'localhost:9464'"),
+    ("EMBER_TEMPORAL_ADDRESS", "http://localhost:7233", "expected host:port"),
+    ("EMBER_DATABASE_URL", "mysql://ada:hunter2@db/app", "'mysql://ada:***@db/app'"),
+    ("EMBER_LOCK_TIMEOUT", "9999999", "PostgreSQL's lock_timeout limit"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "setting"),
+    list(zip(COMMANDS, BAD_SETTINGS, strict=True)),
+    ids=[f"{' '.join(c[:2])}-{s[0]}" for c, s in zip(COMMANDS, BAD_SETTINGS, strict=True)],
+)
+def test_a_bad_setting_is_one_line_naming_its_variable_in_every_command(
+    command: list[str], setting: tuple[str, str, str]
+) -> None:
+    variable, value, found = setting
+    result = run_cli(*command, EMBER_APP=APP, **{variable: value})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {variable}: expected "), line
+    assert found in line and "; fix: " in line and "hunter2" not in line
+
+
+def test_an_unknown_ember_variable_is_warned_about_with_the_closest_name() -> None:
+    result = run_cli("validate", EMBER_APP=APP, EMBER_QUEUE="tickets=1")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "WARNING ember.worker ember: EMBER_QUEUE is not an Ember setting and is ignored; "
+        "did you mean EMBER_QUEUES?"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "found"),
+    [
+        (
+            "raising_app",
+            "ValueError: invalid literal for int() with base 10: 'three' (at "
+            "tests/integration/apps/raising_app.py:11, reached from "
+            "tests/integration/apps/raising_app.py:14); fix: correct the app's code there "
+            "(--debug shows the traceback)",
+        ),
+        (
+            "missing_dependency_app",
+            "it needs 'ember_no_such_dependency', which is not installed (imported at "
+            "tests/integration/apps/missing_dependency_app.py:9); fix: install the package "
+            "providing 'ember_no_such_dependency' where the worker runs, or correct the import",
+        ),
+    ],
+    ids=["raises", "missing-dependency"],
+)
+def test_an_app_failing_to_import_shows_the_exception_and_where(module: str, found: str) -> None:
+    result = run_cli("validate", EMBER_APP=f"tests.integration.apps.{module}:domain")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: EMBER_APP: expected 'tests.integration.apps.{module}' to import, found {found}"
+    )

@@ -250,10 +250,9 @@ async def terminate_runs(
 
     from registry import naming
 
-    query = (
-        f"WorkflowId STARTS_WITH '{naming.domain_prefix(domain.name)}' "
-        "AND ExecutionStatus = 'Running'"
-    )
+    prefix = naming.visibility_literal(naming.domain_prefix(domain.name))
+    running = naming.visibility_literal("Running")
+    query = f"WorkflowId STARTS_WITH {prefix} AND ExecutionStatus = {running}"
     terminated: set[tuple[str, str | None]] = set()
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:

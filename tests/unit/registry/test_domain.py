@@ -34,14 +34,23 @@ def test_domain_names_are_short_identifiers(name: str) -> None:
     assert Domain(name).name == name
 
 
-@pytest.mark.parametrize("name", ["", "has space", "a/b", "a.b"])
-def test_other_domain_names_are_refused(name: str) -> None:
-    with pytest.raises(ValueError) as raised:
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        ("", "choose a short identifier"),
+        ("has space", "choose a short identifier, e.g. 'has_space'"),
+        ("a/b", "choose a short identifier, e.g. 'a_b'"),
+        ("a.b", "choose a short identifier, e.g. 'a_b'"),
+        ("it's", "choose a short identifier, e.g. 'it_s'"),
+        ("café", "choose a short identifier, e.g. 'caf'"),
+    ],
+)
+def test_other_domain_names_are_a_located_registry_error(name: str, fix: str) -> None:
+    with pytest.raises(RegistryError) as raised:
         Domain(name)
-    assert str(raised.value) == (
-        f"Domain name: expected letters, digits, '_' or '-', found {name!r}; "
-        "fix: choose a short identifier such as 'helpdesk'"
-    )
+    expected = "a domain name of letters, digits, '_' or '-'"
+    assert raised.value.problems == [Problem(f"Domain({name!r})", expected, repr(name), fix)]
+    assert isinstance(raised.value, ValueError)  # what Domain raised before
 
 
 def notes_domain() -> Domain:

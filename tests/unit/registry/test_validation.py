@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, String, text
+from sqlalchemy import ForeignKey, Select, String, exists, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from registry import ActionContext, Backoff, Domain, Problem, RegistryError, Resource, ago
@@ -161,14 +161,24 @@ def test_unknown_scheduled_action() -> None:
     )
 
 
+GENERIC_FOR_RECORD = (
+    "give {name} the parameters (record, ctx) "
+    "(a function of ctx alone is a generic action: run it with resource.schedule)"
+)
+RECORD_FOR_GENERIC = (
+    "give {name} the single parameter (ctx) "
+    "(a function of (record, ctx) is a record action: run it with resource.trigger)"
+)
+
+
 def test_trigger_given_a_generic_action() -> None:
     domain, tickets = desk()
     tickets.trigger("t", action=digest)
     assert only(domain) == Problem(
         "desk.tickets.t.action",
         "a record action (record, ctx)",
-        "'digest', a generic action",
-        "use a trigger for record actions and a schedule for generic ones",
+        "'digest' taking (ctx)",
+        GENERIC_FOR_RECORD.format(name="digest"),
     )
 
 
@@ -178,8 +188,8 @@ def test_schedule_given_a_record_action() -> None:
     assert only(domain) == Problem(
         "desk.tickets.s.action",
         "a generic action (ctx)",
-        "'close', a record action",
-        "use a trigger for record actions and a schedule for generic ones",
+        "'close' taking (ticket, ctx)",
+        RECORD_FOR_GENERIC.format(name="close"),
     )
 
 
@@ -312,8 +322,8 @@ def test_on_error_naming_a_generic_action() -> None:
     assert only(domain) == Problem(
         "desk.tickets.t.on_error",
         "a record action (record, ctx)",
-        "'digest', a generic action",
-        "use a trigger for record actions and a schedule for generic ones",
+        "'digest' taking (ctx)",
+        GENERIC_FOR_RECORD.format(name="digest"),
     )
 
 
@@ -748,4 +758,213 @@ def test_local_activity_with_chunk_size() -> None:
         "local_activity on a trigger with one workflow per record",
         "local_activity=True with chunk_size=50",
         "remove local_activity (a chunk's activity heartbeats, a local one cannot) or chunk_size",
+    )
+
+
+class Organisation(Base):
+    """A table a trigger's where may reach only through a join."""
+
+    __tablename__ = "organisations"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool]
+
+
+def joined_organisations() -> Select[Any]:
+    return select(Ticket).join(Organisation, Organisation.slug == Ticket.organisation)
+
+
+def unjoined(path: str, reader: str) -> Problem:
+    return Problem(
+        path,
+        f"conditions on tickets's columns, or on tables {reader} joins",
+        f"a condition on 'organisations', which {reader} does not join (each row would pair "
+        "with every row of organisations, and count once per pair)",
+        "join organisations in read_action (and worker_read_action), or test it in a "
+        "correlated exists() / .has() / .any()",
+    )
+
+
+def test_where_on_another_table_without_a_join() -> None:
+    domain, tickets = desk()
+    tickets.trigger("t", action=close, where=Organisation.active & (Ticket.status == "open"))
+    assert only(domain) == unjoined("desk.tickets.t.where", "the default select(Ticket)")
+
+
+def test_where_on_another_table_that_read_action_does_not_join() -> None:
+    domain, tickets = desk()
+    tickets.trigger(
+        "t", action=close, where=Organisation.active, read_action=lambda: select(Ticket)
+    )
+    assert only(domain) == unjoined("desk.tickets.t.where", "read_action")
+
+
+def test_where_on_a_table_read_action_joins_but_worker_read_action_does_not() -> None:
+    domain, tickets = desk()
+    tickets.trigger(
+        "t",
+        action=close,
+        where=Organisation.active,
+        read_action=joined_organisations,
+        worker_read_action=lambda: select(Ticket),
+    )
+    assert only(domain) == unjoined("desk.tickets.t.where", "worker_read_action")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"where": Organisation.active, "read_action": joined_organisations},
+        {
+            "where": Organisation.active,
+            "read_action": joined_organisations,
+            "worker_read_action": joined_organisations,
+        },
+        {"where": exists().where((Organisation.slug == Ticket.organisation) & Organisation.active)},
+        {"where": Ticket.organisation.in_(select(Organisation.slug).where(Organisation.active))},
+    ],
+    ids=["read-action-joins", "both-join", "correlated-exists", "in-subquery"],
+)
+def test_where_reaching_other_tables_through_a_join_or_a_subquery_is_valid(
+    options: dict[str, Any],
+) -> None:
+    domain, tickets = desk()
+    tickets.trigger("t", action=close, **options)
+    assert domain.problems() == []
+
+
+def test_read_action_that_does_not_return_a_select_is_located() -> None:
+    domain, tickets = desk()
+
+    def broken() -> Any:
+        raise RuntimeError("no database at import")
+
+    tickets.trigger("t", action=close, where=Organisation.active, read_action=broken)
+    assert only(domain) == Problem(
+        "desk.tickets.t.read_action",
+        "a callable returning a SQLAlchemy Select such as select(Ticket).join(...)",
+        "it raising RuntimeError: no database at import",
+        "make read_action return the Select the trigger reads",
+    )
+
+
+async def one_parameter(ticket: Ticket) -> None:
+    """Meant as a record action; ctx forgotten."""
+
+
+async def three_parameters(ticket: Ticket, ctx: ActionContext, extra: int) -> None:
+    """One parameter too many."""
+
+
+async def keyword_only(ticket: Ticket, ctx: ActionContext, *, flag: bool) -> None:
+    """A required keyword-only parameter Ember never passes."""
+
+
+async def no_parameters() -> None:
+    """Takes nothing."""
+
+
+async def defaulted(ticket: Ticket, ctx: ActionContext, extra: int = 0, *rest: Any) -> None:
+    """Extra parameters with defaults: callable as (record, ctx)."""
+
+
+@pytest.mark.parametrize(
+    ("action", "found", "fix"),
+    [
+        (one_parameter, "(ticket)", GENERIC_FOR_RECORD.format(name="one_parameter")),
+        (
+            three_parameters,
+            "(ticket, ctx, extra)",
+            "give three_parameters the parameters (record, ctx)",
+        ),
+        (keyword_only, "(ticket, ctx, *, flag)", "give keyword_only the parameters (record, ctx)"),
+        (no_parameters, "()", "give no_parameters the parameters (record, ctx)"),
+    ],
+    ids=["one", "three", "keyword-only", "none"],
+)
+def test_trigger_action_that_cannot_be_called_as_record_ctx(
+    action: Any, found: str, fix: str
+) -> None:
+    domain, tickets = desk()
+    tickets.action(action)
+    tickets.trigger("t", action=action)
+    assert only(domain) == Problem(
+        "desk.tickets.t.action",
+        "a record action (record, ctx)",
+        f"{action.__name__!r} taking {found}",
+        fix,
+    )
+
+
+def test_scheduled_action_that_cannot_be_called_as_ctx() -> None:
+    domain, tickets = desk()
+    tickets.action(no_parameters)
+    tickets.action(three_parameters)
+    tickets.schedule("none", cron="@daily", action=no_parameters)
+    tickets.schedule("three", cron="@daily", action=three_parameters)
+    assert problems(domain) == [
+        Problem(
+            "desk.tickets.none.action",
+            "a generic action (ctx)",
+            "'no_parameters' taking ()",
+            "give no_parameters the single parameter (ctx)",
+        ),
+        Problem(
+            "desk.tickets.three.action",
+            "a generic action (ctx)",
+            "'three_parameters' taking (ticket, ctx, extra)",
+            "give three_parameters the single parameter (ctx)",
+        ),
+    ]
+
+
+def test_extra_parameters_with_defaults_are_valid() -> None:
+    domain, tickets = desk()
+    tickets.action(defaulted)
+    tickets.trigger("t", action=defaulted)
+    assert domain.problems() == []
+
+
+def bad_name(path: str, kind: str, name: str, fix: str) -> Problem:
+    return Problem(path, f"a {kind} name of letters, digits, '_' or '-'", repr(name), fix)
+
+
+def test_trigger_and_schedule_names_outside_letters_digits_underscore_and_dash() -> None:
+    domain, tickets = desk()
+    tickets.trigger("it's", action=close)
+    tickets.trigger("", action=close)
+    tickets.schedule("every day", cron="@daily", action=digest, action_input={"recipients": []})
+    tickets.trigger("ok-2_B", action=close)
+    assert problems(domain) == [
+        bad_name("desk.tickets.it's", "trigger", "it's", "rename the trigger, e.g. 'it_s'"),
+        bad_name("desk.tickets.", "trigger", "", "rename the trigger"),
+        bad_name(
+            "desk.tickets.every day",
+            "scheduled action",
+            "every day",
+            "rename the scheduled action, e.g. 'every_day'",
+        ),
+    ]
+
+
+def test_a_bad_name_is_reported_with_the_declarations_other_problems() -> None:
+    domain, tickets = desk()
+    tickets.trigger("it's", action=close, max_attempts=0)
+    assert [p.path for p in problems(domain)] == [
+        "desk.tickets.it's",
+        "desk.tickets.it's.max_attempts",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"), [("it's", ", e.g. 'it_s'"), ("tickets/2", ", e.g. 'tickets_2'")]
+)
+def test_resource_names_outside_letters_digits_underscore_and_dash(name: str, hint: str) -> None:
+    domain = Domain("desk")
+    domain.resource(Ticket, name=name)
+    assert only(domain) == bad_name(
+        f"desk.{name}",
+        "resource",
+        name,
+        f"pass name= to domain.resource (the name defaults to the table name){hint}",
     )
