@@ -10,11 +10,13 @@ from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
+from activities.deadline import AttemptTimedOut
 from activities.types import (
     ACTOR_ERROR,
     DISCARD_ERROR,
     FORBIDDEN_ERROR,
     NO_LONGER_APPLIES,
+    TIMEOUT_ERROR,
     ActionResult,
 )
 from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
@@ -90,6 +92,9 @@ async def settle(
         raise ApplicationError(
             str(missing), attempt, type=ACTOR_ERROR, non_retryable=True
         ) from None
+    except AttemptTimedOut as late:
+        on_failure(late)
+        raise ApplicationError(str(late), attempt, type=TIMEOUT_ERROR) from None
     except Exception as error:
         if isinstance(error, DBAPIError) and isinstance(error.orig, LockNotAvailable):
             return ActionResult("locked", attempt)
