@@ -184,9 +184,14 @@ async def test_a_blocking_def_action_stalls_no_other_run_and_its_timeout_commits
     assert await ticket_values(engine, "escalated", [slow_id, quick_id]) == [False, True]
 
 
+@pytest.mark.parametrize("local_activity", [False, True], ids=["activity", "local_activity"])
 @pytest.mark.parametrize("kind", ["async", "def"])
 async def test_an_action_running_past_its_timeout_commits_nothing(
-    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine, kind: str
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    kind: str,
+    local_activity: bool,
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
     returned = threading.Event()
@@ -208,7 +213,11 @@ async def test_an_action_running_past_its_timeout_commits_nothing(
 
     action = tickets.action(overrun_async if kind == "async" else overrun_def)
     trigger = tickets.trigger(
-        "overrun", action=action, scheduler_cron=None, timeout=timedelta(seconds=2)
+        "overrun",
+        action=action,
+        scheduler_cron=None,
+        timeout=timedelta(seconds=2),
+        local_activity=local_activity,
     )
     async with running(tickets.domain, dev_env, database_url) as ember:
         outcome = await (await ember.run_trigger((Ticket, ticket_id), trigger)).result()
