@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.deadline import Deadline
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from activities.transaction import Sessions, owned_sessions
 from activities.trigger_action import Attempt, TriggerActivities
 from activities.types import (
     TIMEOUT_ERROR,
@@ -42,7 +41,7 @@ class ChunkActivities:
         async with heartbeating(HEARTBEAT_EVERY):  # a heartbeat per record costs a task each
             while pending:
                 async with runtime.engine.connect() as connection:
-                    sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+                    sessions = owned_sessions(connection)
                     while pending:
                         result = await self._run_item(trigger, request, pending.pop(0), sessions)
                         results.append(result)
@@ -56,7 +55,7 @@ class ChunkActivities:
         trigger: Trigger,
         request: ChunkRequest,
         item: ChunkItem,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
     ) -> ChunkItemResult:
         """One record's attempt, in its own transaction: its result, or its failure."""
         number = item.attempts_before + 1
@@ -70,15 +69,12 @@ class ChunkActivities:
             attempts_before=item.attempts_before,
             max_attempts=request.max_attempts,
         )
+        deadline = Deadline(request.timeout_seconds)
         try:
-            result = await asyncio.wait_for(
-                self.records.run_once(trigger, trigger.action, single, attempt, sessions),
-                request.timeout_seconds,
+            result = await self.records.run_once(
+                trigger, trigger.action, single, attempt, sessions, deadline
             )
-        except ApplicationError as error:
+        except ApplicationError as error:  # a timeout too: type TIMEOUT_ERROR
             failure = FailureInfo(error.type or "ApplicationError", error.message, number)
             return ChunkItemResult(item.record, None, failure, error.non_retryable)
-        except TimeoutError:
-            message = f"attempt exceeded {request.timeout_seconds:g}s"
-            return ChunkItemResult(item.record, None, FailureInfo(TIMEOUT_ERROR, message, number))
         return ChunkItemResult(item.record, result=result)

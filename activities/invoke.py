@@ -10,7 +10,15 @@ from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
-from activities.types import ACTOR_ERROR, DISCARD_ERROR, NO_LONGER_APPLIES, ActionResult
+from activities.deadline import AttemptTimedOut
+from activities.types import (
+    ACTOR_ERROR,
+    DISCARD_ERROR,
+    FORBIDDEN_ERROR,
+    NO_LONGER_APPLIES,
+    TIMEOUT_ERROR,
+    ActionResult,
+)
 from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
 from registry.actions import Policy
 from registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
@@ -20,16 +28,23 @@ class NoLongerApplies(Exception):
     """The record no longer matches the trigger's condition (or is gone)."""
 
 
+class Forbidden(Exception):
+    """The action's policy denied the run: it ends ``discarded/forbidden``, without on_error."""
+
+    def __init__(self) -> None:
+        super().__init__("forbidden")
+
+
 async def call_action(action: Action, record: Any, ctx: ActionContext) -> None:
     """Run ``action`` (policy first) inside ``ctx.session``'s transaction.
 
     Raises:
-        Discard: the policy denied the run (reason ``forbidden``).
+        Forbidden: the policy denied the run.
         Snooze: the action asked to run again later (returned or raised).
         Cancel / Discard / any exception the action raised.
     """
     if action.policy is not None and not await allows(action.policy, record, ctx):
-        raise Discard("forbidden")
+        raise Forbidden
     args = (record, ctx) if action.takes_record else (ctx,)
     if action.is_async:
         result = await action.function(*args)
@@ -55,7 +70,7 @@ async def settle(
     """Run one transaction's ``work`` and say how it ended.
 
     Snooze, Cancel, a record that no longer applies and a busy row lock are
-    results; Discard and unknown actors are non-retryable failures; any other
+    results; Discard, policy denials and unknown actors are non-retryable failures; any other
     exception is a retryable failure (after ``on_failure`` saw it).
     """
     try:
@@ -72,10 +87,17 @@ async def settle(
         raise ApplicationError(
             discard.reason, attempt, type=DISCARD_ERROR, non_retryable=True
         ) from None
+    except Forbidden as denied:
+        raise ApplicationError(
+            str(denied), attempt, type=FORBIDDEN_ERROR, non_retryable=True
+        ) from None
     except ActorNotFound as missing:
         raise ApplicationError(
             str(missing), attempt, type=ACTOR_ERROR, non_retryable=True
         ) from None
+    except AttemptTimedOut as late:
+        on_failure(late)
+        raise ApplicationError(str(late), attempt, type=TIMEOUT_ERROR) from None
     except Exception as error:
         if isinstance(error, DBAPIError) and isinstance(error.orig, LockNotAvailable):
             return ActionResult("locked", attempt)

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy import URL, NullPool, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.transaction import owned_sessions
 from activities.types import FOREIGN_DOMAIN_ERROR, DeclarationRef
 from registry import Domain, ScheduledAction, Trigger
 
@@ -31,7 +29,12 @@ class RuntimeConfig:
 
 @dataclass
 class Runtime:
-    """The domain, one connection pool and one Temporal client, shared by all activities."""
+    """The domain, one connection pool and one Temporal client, shared by all activities.
+
+    ``thread_sessions`` open a connection of their own (no pool: a pool's connections
+    belong to one event loop) for the transactions of plain ``def`` actions, which run
+    on threads of their own.
+    """
 
     domain: Domain
     engine: AsyncEngine
@@ -39,7 +42,10 @@ class Runtime:
     config: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def __post_init__(self) -> None:
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = owned_sessions(self.engine)
+        url = self.engine.url
+        threaded = create_async_engine(url, poolclass=NullPool, connect_args=_connect_args(url))
+        self.thread_sessions = owned_sessions(threaded)
 
     def trigger(self, ref: DeclarationRef) -> Trigger:
         """The registry trigger ``ref`` names (in this worker's domain)."""
@@ -72,11 +78,15 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     Connecting gives up after ``CONNECT_TIMEOUT_SECONDS`` unless the URL sets its own
     ``connect_timeout``: a server that accepts but never answers must not hang the worker.
     """
-    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args=connect_args,
+        connect_args=_connect_args(url),
     )
+
+
+def _connect_args(url: str | URL) -> dict[str, int]:
+    given = "connect_timeout" in make_url(url).query
+    return {} if given else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.actors import resolve_actor
+from activities.deadline import Deadline
 from activities.invoke import call_action, settle
 from activities.records import enter_tenant
 from activities.runtime import Runtime
+from activities.transaction import run_transaction
 from activities.types import ActionResult, ScheduledActionRequest
 from registry import ActionContext, naming
 from registry.signing import Scope
@@ -29,29 +32,38 @@ class ScheduledActivities:
         scheduled = self.runtime.scheduled_action(request.schedule)
         resource = scheduled.resource
         attempt = request.attempts_before + activity.info().attempt
+        deadline = Deadline.of_activity()
+
+        async def body(session: AsyncSession) -> None:
+            await enter_tenant(session, resource, request.tenant)
+            ctx = ActionContext(
+                session=session,
+                actor=await resolve_actor(
+                    resource,
+                    request.actor,
+                    self.runtime.config.signing_key,
+                    Scope.of(request.schedule.path, request.tenant),
+                    session,
+                ),
+                tenant=request.tenant,
+                input=scheduled.action.parse_input(scheduled.options.action_input),
+                trigger=scheduled.name,
+                source="schedule",
+                attempt=attempt,
+                max_attempts=request.max_attempts,
+                last_attempt=attempt >= request.max_attempts,
+                shared=dict(resource.domain.shared_context),
+            )
+            await call_action(scheduled.action, None, ctx)
 
         async def work() -> None:
-            async with self.runtime.sessions() as session, session.begin():
-                await enter_tenant(session, resource, request.tenant)
-                ctx = ActionContext(
-                    session=session,
-                    actor=await resolve_actor(
-                        resource,
-                        request.actor,
-                        self.runtime.config.signing_key,
-                        Scope.of(request.schedule.path, request.tenant),
-                        session,
-                    ),
-                    tenant=request.tenant,
-                    input=scheduled.action.parse_input(scheduled.options.action_input),
-                    trigger=scheduled.name,
-                    source="schedule",
-                    attempt=attempt,
-                    max_attempts=request.max_attempts,
-                    last_attempt=attempt >= request.max_attempts,
-                    shared=dict(resource.domain.shared_context),
-                )
-                await call_action(scheduled.action, None, ctx)
+            await run_transaction(
+                scheduled.action,
+                body,
+                deadline,
+                self.runtime.sessions,
+                self.runtime.thread_sessions,
+            )
 
         def on_failure(error: BaseException) -> None:
             logger.warning(

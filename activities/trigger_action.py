@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actors import resolve_actor
+from activities.deadline import Deadline
 from activities.invoke import NoLongerApplies, call_action, settle
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
 from activities.runtime import Runtime
+from activities.transaction import Sessions, run_transaction
 from activities.types import ActionRequest, ActionResult
 from registry import Action, ActionContext, ErrorInfo, Trigger, naming
 from registry.signing import Scope
@@ -60,18 +62,29 @@ class TriggerActivities:
         action: Action,
         request: ActionRequest,
         attempt: Attempt,
-        sessions: async_sessionmaker[AsyncSession] | None = None,
+        sessions: Sessions | None = None,
+        deadline: Deadline | None = None,
     ) -> ActionResult:
         """One attempt in one transaction; failures raise ApplicationError (see ``settle``).
 
-        ``sessions`` makes the transaction's session (a pooled connection by default).
+        ``sessions`` makes the transaction's session (a pooled connection by default;
+        a plain ``def`` action gets a connection of its own on its own thread);
+        ``deadline`` is the attempt's (the activity's start-to-close by default).
         """
         options = trigger.options
-        make_session = sessions or self.runtime.sessions
+        limit = deadline or Deadline.of_activity()
+
+        async def body(session: AsyncSession) -> None:
+            await self._act(session, trigger, action, request, attempt)
 
         async def work() -> None:
-            async with make_session() as session, session.begin():
-                await self._act(session, trigger, action, request, attempt)
+            await run_transaction(
+                action,
+                body,
+                limit,
+                sessions or self.runtime.sessions,
+                self.runtime.thread_sessions,
+            )
 
         def on_failure(error: BaseException) -> None:
             if options.log_errors or (attempt.last and options.log_final_error):

@@ -15,6 +15,7 @@ RunSource = Literal["trigger", "schedule", "direct"]
 
 DISCARD_ERROR = "ember.Discard"
 ACTOR_ERROR = "ember.ActorNotFound"
+FORBIDDEN_ERROR = "ember.Forbidden"  # the action's policy denied the run
 TIMEOUT_ERROR = "Timeout"  # the failure type of an attempt that ran out of time
 FOREIGN_DOMAIN_ERROR = "ember.ForeignDomain"  # a run naming another domain's declaration
 NO_LONGER_APPLIES = "trigger_no_longer_applies"

@@ -24,7 +24,11 @@ class ActionContext:
     """The context of one action run.
 
     Attributes:
-        session: the transaction that holds the row lock; commit is Ember's job.
+        session: the transaction that holds the row lock. Ember owns it: it commits
+            after the action, and ``commit()``, ``rollback()`` or ``close()`` here
+            fail the attempt (savepoints from ``begin_nested()`` are free). A plain
+            ``def`` action runs on a thread of its own, inside ``session.run_sync``:
+            it queries through ``session.sync_session``.
         actor: who is acting, restored from the run's actor reference (or None).
         tenant: the tenant the run belongs to (or None).
         input: the validated action input (a pydantic model when the action

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         RetrySpec,
     )
     from registry import naming
+    from registry.control import snooze_wait
     from workflows.attempts import LOCK_RETRY
     from workflows.compensation import compensate
 
@@ -136,7 +137,9 @@ class ChunkTriggerWorkflow:
                 del used[record]
             elif done is not None:  # snoozed or locked: no attempt used
                 wait = (
-                    done.snooze_seconds if done.status == "snoozed" else LOCK_RETRY.total_seconds()
+                    snooze_wait(done.snooze_seconds)
+                    if done.status == "snoozed"
+                    else LOCK_RETRY.total_seconds()
                 )
                 due[record] = now + timedelta(seconds=wait)
             elif item.failure is not None:

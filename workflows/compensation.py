@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import (
         ACTOR_ERROR,
         DISCARD_ERROR,
+        FORBIDDEN_ERROR,
         ActionRequest,
         FailureInfo,
         Outcome,
@@ -21,9 +22,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.attempts import LOCK_RETRY, execute_action
 
 
+# Failures that end the run ``discarded``; those not acted on behalf of anyone skip on_error.
+DISCARDING = (DISCARD_ERROR, ACTOR_ERROR, FORBIDDEN_ERROR)
+NO_ON_ERROR = (ACTOR_ERROR, FORBIDDEN_ERROR)
+
+
 def unhandled(failure: FailureInfo) -> Outcome:
     """The outcome of a failure nothing handled: ``discarded`` with its reason, or ``failed``."""
-    if failure.type in (DISCARD_ERROR, ACTOR_ERROR):
+    if failure.type in DISCARDING:
         return Outcome("discarded", failure.attempt, failure, failure.message)
     return Outcome("failed", failure.attempt, failure)
 
@@ -38,11 +44,12 @@ async def compensate(
 ) -> Outcome:
     """Run on_error (once; lock waits repeat it) and say how the run ends.
 
-    A discard stays ``discarded``; an unknown actor skips on_error (it would act
-    as nobody); an on_error that fails ends ``discarded`` with the original error.
+    A discard stays ``discarded``; an unknown actor and a policy's denial skip
+    on_error (it would act as nobody, or as the actor just refused); an on_error
+    that fails ends ``discarded`` with the original error.
     """
-    discarded = failure.type in (DISCARD_ERROR, ACTOR_ERROR)
-    if not has_on_error or failure.type == ACTOR_ERROR:
+    discarded = failure.type in DISCARDING
+    if not has_on_error or failure.type in NO_ON_ERROR:
         return unhandled(failure)
     while True:
         try:

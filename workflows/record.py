@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         RecordRun,
     )
     from registry import naming
+    from registry.control import snooze_wait
     from workflows.attempts import failure_of, run_attempts
     from workflows.compensation import compensate
 
@@ -93,7 +94,7 @@ class RecordTriggerWorkflow:
         self._state, self._wake = "snoozed", False
         self._set_outcome(run, "snoozed")
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._wake, timeout=seconds)
+            await workflow.wait_condition(lambda: self._wake, timeout=snooze_wait(seconds))
         self._state = "running"
         self._snoozes += 1
         if self._snoozes >= SNOOZES_PER_RUN or workflow.info().is_continue_as_new_suggested():

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         TenantsResult,
     )
     from registry import naming
+    from registry.control import snooze_wait
     from workflows.attempts import failure_of, run_attempts
     from workflows.compensation import unhandled
     from workflows.scan import PAGE_TIMEOUT
@@ -50,7 +51,7 @@ class ScheduledActionWorkflow:
             )
 
         async def snooze(seconds: float, _attempts_used: int) -> None:
-            await workflow.sleep(seconds)
+            await workflow.sleep(snooze_wait(seconds))
 
         try:
             done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)

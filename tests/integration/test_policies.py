@@ -185,3 +185,64 @@ async def test_scheduled_runs_face_the_policy_and_pass_through_trigger_interacti
     assert allowed.outcomes["-"].status == "succeeded"
     assert ran == ["report"]
     assert seen == [("admins_only", "schedule", None), ("admins_or_ember", "schedule", None)]
+
+
+def guarded_with_on_error(
+    denied: set[int], compensated: list[int], **options: Any
+) -> tuple[Domain, Trigger]:
+    """``escalate`` denied for the ``denied`` tickets, with an on_error (no policy) that writes."""
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, actor_persister=RowActorPersister(User))
+
+    def policy(actor: Any, ticket: Ticket, ctx: ActionContext) -> bool:
+        return ticket.id not in denied and can_escalate(actor, ticket, ctx)
+
+    @tickets.action(policy=policy)
+    async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
+        ticket.escalated = True
+
+    @tickets.action
+    async def mark_failed(ticket: Ticket, ctx: ActionContext) -> None:
+        compensated.append(ticket.id)
+        ticket.last_error = "compensated"
+
+    trigger = tickets.trigger(
+        "escalate",
+        action=escalate,
+        where=Ticket.escalated.is_(False),
+        scheduler_cron=None,
+        on_error=mark_failed,
+        **options,
+    )
+    return domain, trigger
+
+
+async def test_a_denied_run_does_not_run_on_error_as_the_denied_actor(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1)
+    _, agent = await users(engine)
+    compensated: list[int] = []
+    domain, trigger = guarded_with_on_error(set(), compensated, max_attempts=3)
+    async with running(domain, dev_env, database_url) as ember:
+        outcome = await (
+            await ember.run_trigger((Ticket, ticket_id), trigger, actor=agent)
+        ).result()
+    assert (outcome.status, outcome.reason, outcome.attempts) == ("discarded", "forbidden", 1)
+    assert compensated == [], "on_error would act as the actor the policy just refused"
+    assert await ticket_values(engine, "last_error", [ticket_id]) == [None]
+    assert await ticket_values(engine, "escalated", [ticket_id]) == [False]
+
+
+async def test_a_denied_record_of_a_chunk_does_not_run_on_error(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    ids = await add_tickets(engine, 3)
+    compensated: list[int] = []
+    domain, trigger = guarded_with_on_error({ids[1]}, compensated, chunk_size=3)
+    async with running(domain, dev_env, database_url) as ember:
+        summary = await ember.schedule_and_run_triggers(trigger)
+    assert (summary.succeeded, summary.discarded, summary.total) == (2, 1, 3)
+    assert compensated == []
+    assert await ticket_values(engine, "last_error", ids) == [None, None, None]
+    assert await ticket_values(engine, "escalated", ids) == [True, False, True]

@@ -5,6 +5,7 @@ Each test runs twice: the action as an activity, and as a local activity.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,7 +37,10 @@ class Script:
 
 
 def scripted(script: Script, **options: object) -> tuple[Domain, Trigger]:
-    """A trigger whose action follows ``script.steps``: ok, fail, snooze, cancel, discard."""
+    """A trigger whose action follows ``script.steps``: ok, fail, snooze, cancel, discard.
+
+    ``snooze nan`` / ``snooze inf`` raise ``Snooze`` with that duration.
+    """
     domain = unique_domain()
     tickets = domain.resource(Ticket)
 
@@ -48,6 +52,8 @@ def scripted(script: Script, **options: object) -> tuple[Domain, Trigger]:
             raise ValueError(f"failure on attempt {ctx.attempt}")
         if step == "snooze":
             return Snooze(30)
+        if step in ("snooze nan", "snooze inf"):
+            raise Snooze(float(step.split()[1]))
         if step == "cancel":
             raise Cancel("not today")
         if step == "discard":
@@ -155,6 +161,27 @@ async def test_snooze_does_not_use_an_attempt(
     _, outcome = await run_one(test_env, database_url, engine, domain, trigger)
     assert script.attempts == [(1, False), (2, True), (2, True), (2, True)]
     assert (outcome.status, outcome.attempts) == ("succeeded", 2)
+
+
+@pytest.mark.parametrize("step", ["snooze nan", "snooze inf"])
+async def test_a_snooze_for_no_finite_time_fails_the_attempt_as_the_actions_error(
+    test_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    local_activity: bool,
+    step: str,
+) -> None:
+    script = Script([step, step])
+    domain, trigger = scripted(script, local_activity=local_activity, max_attempts=2)
+    (ticket_id,) = await add_tickets(engine, 1)
+    async with running(domain, test_env, database_url, search_attributes=False) as ember:
+        handle = await ember.run_trigger((Ticket, ticket_id), trigger)
+        outcome = await asyncio.wait_for(handle.result(), 60)  # a wedged workflow never ends
+    assert (outcome.status, outcome.attempts) == ("failed", 2)
+    assert script.attempts == [(1, False), (2, True)], "each bad snooze used an attempt"
+    assert outcome.error is not None and outcome.error.type == "ValueError"
+    assert outcome.error.message.startswith("Snooze expects a finite duration from 0 to ")
+    assert await ticket_values(engine, "subject", [ticket_id]) == [f"ticket {ticket_id}"]
 
 
 async def test_cancel_ends_cancelled_without_retry_or_on_error(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -146,3 +147,37 @@ async def test_sync_gives_scheduled_actions_their_declared_state_and_schedules_r
     assert await paused(dev_env, b.schedule_id) is True
     await sync_schedules(dev_env.client, declare(name, a="removed", b="deleted"))
     assert await paused(dev_env, b.schedule_id) is None
+
+
+async def test_scheduled_actions_run_def_functions_off_the_loop_and_may_not_commit(
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    await add_tickets(engine, 2)
+    threads: list[str] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket)
+
+    @tickets.action
+    def count_open(ctx: ActionContext) -> None:
+        threads.append(threading.current_thread().name)
+        total = ctx.session.sync_session.scalar(select(func.count()).select_from(Ticket))
+        ctx.session.sync_session.add(Digest(organisation="acme", open_tickets=total))
+
+    @tickets.action
+    async def careless(ctx: ActionContext) -> None:
+        ctx.session.add(Digest(organisation="acme", open_tickets=-1))
+        await ctx.session.commit()
+
+    counting = tickets.schedule("count", cron="@daily", action=count_open)
+    committing = tickets.schedule("careless", cron="@daily", action=careless)
+    async with running(domain, test_env, database_url, search_attributes=False) as ember:
+        counted: ScheduledOutcome = await (await ember.schedule(counting)).result()
+        refused: ScheduledOutcome = await (await ember.schedule(committing)).result()
+    assert counted.outcomes["-"].status == "succeeded"
+    assert threads != [threading.current_thread().name], "it ran off the worker's thread"
+    outcome = refused.outcomes["-"]
+    assert outcome.status == "failed"
+    assert outcome.error is not None and outcome.error.type == "TransactionOwned"
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(Digest.organisation, Digest.open_tickets))).all()
+    assert [tuple(row) for row in rows] == [("acme", 2)], "nothing of the refused run committed"

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from registry import Cancel, Discard, Snooze
+from registry.control import MAX_SNOOZE, snooze_wait
 
 
 @pytest.mark.parametrize(
@@ -20,10 +21,49 @@ def test_snooze_takes_seconds_or_a_timedelta(given: float | timedelta, seconds: 
     assert str(snooze) == f"snoozed for {seconds:g}s"
 
 
-@pytest.mark.parametrize("given", [-1, timedelta(seconds=-5)])
-def test_snooze_rejects_negative_durations(given: float | timedelta) -> None:
-    with pytest.raises(ValueError, match=r"Snooze expects seconds >= 0, found -"):
+@pytest.mark.parametrize(
+    ("given", "found"),
+    [
+        (-1, "-1.0s"),
+        (timedelta(seconds=-5), "-5.0s"),
+        (float("nan"), "nans"),
+        (float("inf"), "infs"),
+        (float("-inf"), "-infs"),
+        (MAX_SNOOZE + timedelta(seconds=1), "3153600001.0s"),
+        (1e15, "1000000000000000.0s"),
+    ],
+)
+def test_snooze_refuses_durations_a_workflow_timer_cannot_hold(
+    given: float | timedelta, found: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
         Snooze(given)
+    assert str(refused.value) == (
+        "Snooze expects a finite duration from 0 to 3153600000s (100 years), "
+        f"found {found}; fix: snooze for a finite, non-negative time"
+    )
+
+
+def test_snooze_allows_up_to_its_maximum_and_its_seconds_cannot_be_changed() -> None:
+    assert Snooze(MAX_SNOOZE).seconds == MAX_SNOOZE.total_seconds()
+    with pytest.raises(AttributeError):
+        Snooze(1).seconds = float("nan")  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "wait"),
+    [
+        (30.0, 30.0),
+        (0.0, 0.0),
+        (float("nan"), 0.0),
+        (-3.0, 0.0),
+        (float("-inf"), 0.0),
+        (float("inf"), MAX_SNOOZE.total_seconds()),
+        (1e300, MAX_SNOOZE.total_seconds()),
+    ],
+)
+def test_snooze_wait_gives_workflows_a_timer_they_can_start(seconds: float, wait: float) -> None:
+    assert snooze_wait(seconds) == wait
 
 
 def test_snooze_can_be_raised_or_returned() -> None:
