@@ -66,6 +66,7 @@ class TriggerClient:
         start_concurrency: int = 64,
     ) -> None:
         domain.validate()
+        naming.check_prefix(task_queue_prefix, "task_queue_prefix")
         self.client = client
         self.domain = domain
         self.task_queue_prefix = task_queue_prefix
@@ -243,16 +244,17 @@ class TriggerClient:
         """Handles of the record and chunk runs a drain's scan started."""
         handles: list[WorkflowHandle[Any, Any]] = []
         names = (trigger.domain_name, trigger.resource.name, trigger.name)
+        prefix = self.task_queue_prefix
         for runs in collected.tenants:
             handles += [
                 self.client.get_workflow_handle(
-                    trigger.workflow_id(runs.tenant, key), result_type=Outcome
+                    trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome
                 )
                 for key in runs.records
             ]
             handles += [
                 self.client.get_workflow_handle(
-                    naming.chunk_workflow_id(*names, runs.tenant, first, last),
+                    naming.chunk_workflow_id(*names, runs.tenant, first, last, prefix=prefix),
                     result_type=ChunkOutcome,
                 )
                 for first, last in runs.chunks
@@ -273,14 +275,15 @@ class TriggerClient:
             else resolve_trigger(self.domain, target)
         )
         tenants: list[str | None] | None = None if tenant is None else [tenant]
-        domain, resource = self.domain.name, declaration.resource.name
+        names = (self.domain.name, declaration.resource.name, declaration.name)
+        prefix = self.task_queue_prefix
         if isinstance(declaration, ScheduledAction):
             run = scheduled_run(declaration, with_attributes=self.search_attributes)
             run.tenants = tenants
             return await self.client.start_workflow(
                 naming.SCHEDULED_ACTION_WORKFLOW,
                 run,
-                id=naming.scheduled_action_workflow_id(domain, resource, declaration.name, tenant),
+                id=naming.scheduled_action_workflow_id(*names, tenant, prefix=prefix),
                 task_queue=self._queue(declaration.queue),
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 result_type=ScheduledOutcome,
@@ -289,7 +292,7 @@ class TriggerClient:
         request.tenants, request.collect_runs = tenants, collect_runs
         every_record = Scope.of(declaration.path, ANY if tenant is None else tenant)
         request.actor = actor_memo(declaration.resource, actor, self.signing_key, every_record)
-        scan_id = naming.scan_workflow_id(domain, resource, declaration.name, tenant)
+        scan_id = naming.scan_workflow_id(*names, tenant, prefix=prefix)
         if collect_runs:  # a drain needs its own scan, not one already running
             scan_id += f"/drain-{uuid.uuid4().hex[:12]}"
         return await self.client.start_workflow(

@@ -92,7 +92,7 @@ def desired_schedule(
         action=ScheduleActionStartWorkflow(
             workflow,
             argument,
-            id=declaration.schedule_id,
+            id=declaration.schedule_id_for(task_queue_prefix),
             task_queue=task_queue,
             memo={DIGEST_MEMO: digest},
             priority=priority(level),
@@ -113,7 +113,7 @@ async def sync_schedules(client: Client, domain: Domain, task_queue_prefix: str 
     """
     report = SyncReport()
     declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
-    wanted = {d.schedule_id: d for d in declarations if d.has_schedule}
+    wanted = {d.schedule_id_for(task_queue_prefix): d for d in declarations if d.has_schedule}
     for schedule_id, declaration in wanted.items():
         schedule, digest = desired_schedule(declaration, task_queue_prefix)
         current = await _current_digest(client, schedule_id)
@@ -125,26 +125,31 @@ async def sync_schedules(client: Client, domain: Domain, task_queue_prefix: str 
         else:
             await client.get_schedule_handle(schedule_id).update(_replace_with(schedule))
             report.updated.append(schedule_id)
-    known = {d.schedule_id for d in declarations} | set(await list_schedule_ids(client, domain))
+    known = {d.schedule_id_for(task_queue_prefix) for d in declarations}
+    known |= set(await list_schedule_ids(client, domain, task_queue_prefix))
     for schedule_id in sorted(known - set(wanted)):
         if await _delete(client, schedule_id):
             report.deleted.append(schedule_id)
     return report
 
 
-async def list_schedule_ids(client: Client, domain: Domain) -> list[str]:
-    """Ids of the Ember schedules of ``domain`` the server lists."""
-    prefix = naming.domain_prefix(domain.name)
+async def list_schedule_ids(
+    client: Client, domain: Domain, task_queue_prefix: str = ""
+) -> list[str]:
+    """Ids of the Ember schedules of ``domain`` under ``task_queue_prefix`` the server lists."""
+    prefix = naming.domain_prefix(domain.name, task_queue_prefix)
     listing = await client.list_schedules()
     return [entry.id async for entry in listing if entry.id.startswith(prefix)]
 
 
-async def describe_schedules(client: Client, domain: Domain) -> list[ScheduleRow]:
-    """Every Ember schedule of ``domain``: id, cron, paused, next run."""
+async def describe_schedules(
+    client: Client, domain: Domain, task_queue_prefix: str = ""
+) -> list[ScheduleRow]:
+    """Every Ember schedule of ``domain`` under ``task_queue_prefix``: id, cron, paused, next."""
     declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
-    by_id = {d.schedule_id: d for d in declarations}
+    by_id = {d.schedule_id_for(task_queue_prefix): d for d in declarations}
     rows = []
-    for schedule_id in sorted(await list_schedule_ids(client, domain)):
+    for schedule_id in sorted(await list_schedule_ids(client, domain, task_queue_prefix)):
         description = await client.get_schedule_handle(schedule_id).describe()
         declaration = by_id.get(schedule_id)
         cron = "?"

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from registry import naming
+
 DEFAULT_CONCURRENCY = 10
 # Runs a worker keeps in memory between their tasks, per queue: Temporal's default, and a
 # budget in records for queues whose triggers run chunks (a cached chunk run holds all its
@@ -72,7 +74,9 @@ class Settings(BaseSettings):
         default=None, description="queue=concurrency,... (every registry queue, 10 each)"
     )
     metrics_bind: str | None = Field(default=None, description="host:port of /metrics")
-    task_queue_prefix: str = Field(default="", description="prefix of every task queue")
+    task_queue_prefix: str = Field(
+        default="", description="environment prefix of every task queue, workflow and schedule id"
+    )
     actor_signing_key: SecretStr | None = Field(
         default=None, description="HMAC key signing actor references"
     )
@@ -91,6 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_queues(cls, value: Any) -> Any:
         return None if value in (None, "") else parse_queues(value)
+
+    @field_validator("task_queue_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        return naming.check_prefix(value)
 
     @field_validator("lock_timeout", mode="before")
     @classmethod
