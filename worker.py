@@ -86,6 +86,7 @@ def runtime_config(settings: Settings, *, search_attributes: bool = True) -> Run
         task_queue_prefix=settings.task_queue_prefix,
         lock_timeout=settings.lock_timeout,
         signing_key=settings.signing_key(),
+        actor_max_age=settings.actor_max_age,
         search_attributes=search_attributes,
     )
 

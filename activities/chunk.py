@@ -69,6 +69,8 @@ class ChunkActivities:
             source=request.source,
             attempts_before=item.attempts_before,
             max_attempts=request.max_attempts,
+            started_at=request.started_at,
+            chunk=request.records,
         )
         try:
             result = await asyncio.wait_for(

@@ -16,7 +16,7 @@ from activities.invoke import NoLongerApplies, call_action, settle
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
 from activities.runtime import Runtime
 from activities.types import ActionRequest, ActionResult
-from registry import Action, ActionContext, ErrorInfo, Trigger, naming
+from registry import Action, ActionContext, ActorNotFound, ErrorInfo, Trigger, naming
 from registry.signing import Scope
 from registry.tables import trigger_completions
 
@@ -103,9 +103,10 @@ class TriggerActivities:
             actor=await resolve_actor(
                 resource,
                 request.actor,
-                self.runtime.config.signing_key,
-                Scope.of(request.trigger.path, request.tenant, request.record),
+                self.runtime.config.signer,
+                self._scope(trigger, request),
                 session,
+                started_at=request.started_at,
             ),
             tenant=request.tenant,
             input=action.parse_input(
@@ -128,6 +129,15 @@ class TriggerActivities:
         if options.trigger_once and request.error is None:
             row = completion_row(trigger, request.tenant, request.record)
             await session.execute(insert(trigger_completions).values(row).on_conflict_do_nothing())
+
+    def _scope(self, trigger: Trigger, request: ActionRequest) -> Scope:
+        """The scope the run's actor must be signed for: its record, or its chunk's records."""
+        prefix = self.runtime.config.task_queue_prefix
+        if request.chunk is None:
+            return Scope.of(trigger, prefix, request.tenant, request.record)
+        if request.record not in request.chunk:
+            raise ActorNotFound(f"record {request.record!r} is not one of its chunk's records")
+        return Scope.of(trigger, prefix, request.tenant, tuple(request.chunk))
 
     def _log_failure(
         self, trigger: Trigger, request: ActionRequest, attempt: Attempt, error: BaseException

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,28 +70,51 @@ class ScheduleRow:
     next_run: datetime | None
 
 
+def declared_fields(value: ScanRequest | ScheduledRun) -> dict[str, Any]:
+    """A workflow input's fields (as ``asdict``) without those at their default.
+
+    The digest is taken over these, so a field added later with a default does
+    not make every schedule look changed (which would reset operators' pauses).
+    """
+    shown = asdict(value)
+    for spec in fields(value):
+        if spec.default is not MISSING:
+            default: Any = spec.default
+        elif spec.default_factory is not MISSING:
+            default = spec.default_factory()
+        else:
+            continue
+        if is_dataclass(default) and not isinstance(default, type):
+            default = asdict(default)
+        if default == shown[spec.name]:
+            del shown[spec.name]
+    return shown
+
+
 def desired_schedule(
     declaration: Trigger | ScheduledAction, task_queue_prefix: str = ""
 ) -> tuple[Schedule, str]:
     """The Schedule a declaration should have, and the digest that identifies it."""
     domain = declaration.domain_name
+    argument: ScanRequest | ScheduledRun
     if isinstance(declaration, Trigger):
         options = declaration.options
         cron, paused = options.scheduler_cron or "", options.state == "paused"
-        workflow, argument = naming.SCAN_WORKFLOW, asdict(scan_request(declaration))
+        workflow, argument = naming.SCAN_WORKFLOW, scan_request(declaration)
         queue, level = declaration.scheduler_queue, options.scheduler_priority
     else:
         scheduled = declaration.options
         cron, paused = scheduled.cron, scheduled.state == "paused"
-        workflow, argument = naming.SCHEDULED_ACTION_WORKFLOW, asdict(scheduled_run(declaration))
+        workflow, argument = naming.SCHEDULED_ACTION_WORKFLOW, scheduled_run(declaration)
         queue, level = declaration.queue, scheduled.priority
     task_queue = naming.task_queue(domain, queue, task_queue_prefix)
-    digest_source = json.dumps([workflow, argument, cron, paused, task_queue, level], default=str)
+    declared = declared_fields(argument)
+    digest_source = json.dumps([workflow, declared, cron, paused, task_queue, level], default=str)
     digest = hashlib.sha256(digest_source.encode()).hexdigest()[:16]
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
             workflow,
-            argument,
+            asdict(argument),
             id=declaration.schedule_id_for(task_queue_prefix),
             task_queue=task_queue,
             memo={DIGEST_MEMO: digest},

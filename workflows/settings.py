@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry import naming
+from registry.signing import DEFAULT_MAX_AGE
 
 DEFAULT_CONCURRENCY = 10
 # Runs a worker keeps in memory between their tasks, per queue: Temporal's default, and a
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     actor_signing_key: SecretStr | None = Field(
         default=None, description="HMAC key signing actor references"
     )
+    actor_max_age: timedelta = Field(
+        default=DEFAULT_MAX_AGE,
+        gt=timedelta(0),
+        description="refuse an actor reference signed longer than this before its run started",
+    )
     lock_timeout: timedelta = Field(
         default=timedelta(seconds=10), description="wait for a row lock before retrying"
     )
@@ -101,7 +107,7 @@ class Settings(BaseSettings):
     def _check_prefix(cls, value: str) -> str:
         return naming.check_prefix(value)
 
-    @field_validator("lock_timeout", mode="before")
+    @field_validator("lock_timeout", "actor_max_age", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         """``"3"`` or ``"2.5"`` (an environment variable or option) is seconds."""
