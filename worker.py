@@ -61,6 +61,7 @@ def runtime_config(settings: Settings, *, search_attributes: bool = True) -> Run
         task_queue_prefix=settings.task_queue_prefix,
         lock_timeout=settings.lock_timeout,
         signing_key=settings.signing_key(),
+        actor_max_age=settings.actor_max_age,
         search_attributes=search_attributes,
     )
 
@@ -267,7 +268,8 @@ async def scan_now(worker: EmberWorker) -> None:
     assert worker.client is not None
     for trigger in worker.domain.triggers:
         if trigger.has_schedule and trigger.options.state == "active":
-            await worker.client.get_schedule_handle(trigger.schedule_id).trigger()
+            schedule_id = trigger.schedule_id_for(worker.settings.task_queue_prefix)
+            await worker.client.get_schedule_handle(schedule_id).trigger()
 
 
 async def run_until_signalled(
@@ -304,7 +306,7 @@ async def show_progress(client: Client, settings: Settings, domain: Domain) -> N
         while True:
             await asyncio.sleep(PROGRESS_EVERY)
             with contextlib.suppress(Exception):  # visibility may lag; try next time
-                rows = await domain_status(client, engine, domain)
+                rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
                 text = "\n".join(row.line() for row in rows)
                 if text != shown:
                     print(f"--- ember progress ---\n{text}", flush=True)

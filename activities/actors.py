@@ -8,33 +8,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import ActorNotFound, Resource
 from registry.actors import store_actor
-from registry.signing import Scope, seal, unseal
+from registry.signing import Scope, Signer
 
 
 def actor_memo(
-    resource: Resource, actor: Any, signing_key: bytes | None, scope: Scope
+    resource: Resource, actor: Any, signer: Signer, scope: Scope
 ) -> dict[str, Any] | None:
     """The memo value for ``actor``, signed for ``scope`` (None: the default actor applies)."""
     ref = store_actor(resource.actor_persister, resource.name, actor)
-    return None if ref is None else seal(ref, signing_key, scope)
+    return None if ref is None else signer.seal(ref, scope)
 
 
 async def resolve_actor(
     resource: Resource,
     sealed: dict[str, Any] | None,
-    signing_key: bytes | None,
+    signer: Signer,
     scope: Scope,
     session: AsyncSession,
+    *,
+    started_at: float | None = None,
 ) -> Any:
-    """The actor of a run of ``scope``: looked up from its reference, else the default actor.
+    """The actor of a run of ``scope`` (started at ``started_at``): looked up from its
+    reference, else the default actor.
 
     Raises:
         ActorNotFound: the reference is malformed, tampered with, signed for
-            another run, or names nobody.
+            another run or too long before this one started, or names nobody.
     """
     if sealed is None:
         return resource.domain.default_actor
-    ref = unseal(sealed, signing_key, scope)
+    ref = signer.unseal(sealed, scope, started_at=started_at)
     if resource.actor_persister is None:
         raise ActorNotFound(
             f"actor reference {ref!r} given but {resource.name} has no actor_persister"

@@ -68,6 +68,8 @@ class ChunkActivities:
             source=request.source,
             attempts_before=item.attempts_before,
             max_attempts=request.max_attempts,
+            started_at=request.started_at,
+            chunk=request.records,
         )
         deadline = Deadline(request.timeout_seconds)
         try:

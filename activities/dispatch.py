@@ -163,7 +163,7 @@ async def start_record_run(
         scanned_at=scanned_at,
     )
     common: dict[str, Any] = {
-        "id": trigger.workflow_id(tenant, key),
+        "id": trigger.workflow_id(tenant, key, task_queue_prefix),
         "task_queue": naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         "memo": {} if actor is None else {"actor": actor},
@@ -236,7 +236,13 @@ async def start_chunk_run(
         naming.CHUNK_WORKFLOW,
         run,
         id=naming.chunk_workflow_id(
-            trigger.domain_name, trigger.resource.name, trigger.name, tenant, keys[0], keys[-1]
+            trigger.domain_name,
+            trigger.resource.name,
+            trigger.name,
+            tenant,
+            keys[0],
+            keys[-1],
+            prefix=task_queue_prefix,
         ),
         task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

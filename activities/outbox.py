@@ -15,7 +15,7 @@ from temporalio.runtime import Runtime as SdkRuntime
 from activities.dispatch import start_record_run
 from activities.metrics import OUTBOX_LAG, record_latency
 from activities.runtime import Runtime
-from registry.signing import Scope, seal
+from registry.signing import Scope
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 
 logger = logging.getLogger("ember.outbox")
@@ -134,14 +134,16 @@ class OutboxRelay:
         trigger = self.runtime.domain.get_trigger(request["resource"], request["trigger"])
         config = self.runtime.config
         actor = request.get("actor")
-        scope = Scope.of(trigger.path, request.get("tenant"), request["record"])
+        scope = Scope.of(
+            trigger, config.task_queue_prefix, request.get("tenant"), request["record"]
+        )
         await start_record_run(
             self.runtime.client,
             trigger,
             request.get("tenant"),
             request["record"],
             task_queue_prefix=config.task_queue_prefix,
-            actor=None if actor is None else seal(actor, config.signing_key, scope),
+            actor=None if actor is None else config.signer.seal(actor, scope),
             source="direct",
             action_input=request.get("input"),
             with_attributes=config.search_attributes,

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.transaction import owned_sessions
 from activities.types import FOREIGN_DOMAIN_ERROR, DeclarationRef
 from registry import Domain, ScheduledAction, Trigger
+from registry.signing import DEFAULT_MAX_AGE, Signer
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,14 @@ class RuntimeConfig:
     task_queue_prefix: str = ""
     lock_timeout: timedelta = timedelta(seconds=10)
     signing_key: bytes | None = None
+    actor_max_age: timedelta = DEFAULT_MAX_AGE
     search_attributes: bool = True
     start_concurrency: int = 64
+
+    @property
+    def signer(self) -> Signer:
+        """Seals and checks actor references with the signing key and maximum age."""
+        return Signer(self.signing_key, self.actor_max_age)
 
 
 @dataclass

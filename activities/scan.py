@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.dispatch import start_chunk_run, start_many
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
@@ -16,9 +17,17 @@ from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
 from activities.tenants import resolve_tenants
-from activities.types import ScanPage, ScanPageRequest, TenantRuns, TenantsRequest, TenantsResult
-from registry import Trigger, naming
+from activities.types import (
+    ACTOR_ERROR,
+    ScanPage,
+    ScanPageRequest,
+    TenantRuns,
+    TenantsRequest,
+    TenantsResult,
+)
+from registry import ActorNotFound, ActorRef, Trigger, naming
 from registry.keys import encode_value
+from registry.signing import Records, Scope
 from registry.tenancy import TenantNotFound
 
 logger = logging.getLogger("ember.activities")
@@ -47,6 +56,7 @@ class ScanActivities:
         """Read one keyset page of matching keys and start (or join) a run for each."""
         started = time.monotonic()
         trigger = self.runtime.trigger(request.trigger)
+        actor = self._scan_actor(trigger, request)
         key_index = [column.key for column, _ in scan_columns(trigger)].index(
             trigger.resource.primary_key.key
         )
@@ -60,18 +70,43 @@ class ScanActivities:
                 query = scan_query(trigger, request.tenant, request.cursor, request.limit)
                 rows = (await session.execute(query)).all()
             keys = [str(row[key_index]) for row in rows]
-            runs = await self._dispatch(trigger, request, keys)
+            runs = await self._dispatch(trigger, request, keys, actor)
         elapsed = timedelta(seconds=time.monotonic() - started)
         record_scan_page(activity.metric_meter(), trigger.name, elapsed, len(keys))
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
         collected = runs if request.collect_runs else None
         return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)
 
-    async def _dispatch(
-        self, trigger: Trigger, request: ScanPageRequest, keys: list[str]
-    ) -> TenantRuns:
-        """Start one run per key, or one per ``chunk_size`` keys in chunk mode."""
+    def _scan_actor(self, trigger: Trigger, request: ScanPageRequest) -> ActorRef | None:
+        """The scan's actor, checked for this page's tenant and the scan's start.
+
+        Raises:
+            ApplicationError: (not retryable) the scan's reference is refused.
+        """
+        if request.actor is None:
+            return None
         config = self.runtime.config
+        scope = Scope.of(trigger, config.task_queue_prefix, request.tenant)
+        try:
+            return config.signer.unseal(request.actor, scope, started_at=request.started_at)
+        except ActorNotFound as refused:
+            raise ApplicationError(str(refused), type=ACTOR_ERROR, non_retryable=True) from None
+
+    async def _dispatch(
+        self, trigger: Trigger, request: ScanPageRequest, keys: list[str], actor: ActorRef | None
+    ) -> TenantRuns:
+        """Start one run per key, or one per ``chunk_size`` keys in chunk mode.
+
+        Each run's actor is signed for its own records (and this page's tenant) only.
+        """
+        config = self.runtime.config
+
+        def sealed_for(records: Records) -> dict[str, Any] | None:
+            if actor is None:
+                return None
+            scope = Scope.of(trigger, config.task_queue_prefix, request.tenant, records)
+            return config.signer.seal(actor, scope)
+
         common: dict[str, Any] = {
             "task_queue_prefix": config.task_queue_prefix,
             "with_attributes": config.search_attributes,
@@ -84,7 +119,7 @@ class ScanActivities:
                 request.tenant,
                 keys,
                 concurrency=config.start_concurrency,
-                memo_for=lambda _key: request.actor,  # signed for every record of the trigger
+                memo_for=sealed_for,
                 source="trigger",
                 scanned_at=time.time(),
                 **common,
@@ -98,7 +133,7 @@ class ScanActivities:
                     trigger,
                     request.tenant,
                     chunk,
-                    actor=request.actor,
+                    actor=sealed_for(tuple(chunk)),
                     **common,
                 )
                 for chunk in chunks

@@ -41,8 +41,8 @@ class ScheduledActivities:
                 actor=await resolve_actor(
                     resource,
                     request.actor,
-                    self.runtime.config.signing_key,
-                    Scope.of(request.schedule.path, request.tenant),
+                    self.runtime.config.signer,
+                    Scope.of(scheduled, self.runtime.config.task_queue_prefix, request.tenant),
                     session,
                 ),
                 tenant=request.tenant,

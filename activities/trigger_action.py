@@ -18,7 +18,7 @@ from activities.records import completion_row, enter_tenant, lock_timeout_sql, r
 from activities.runtime import Runtime
 from activities.transaction import Sessions, run_transaction
 from activities.types import ActionRequest, ActionResult
-from registry import Action, ActionContext, ErrorInfo, Trigger, naming
+from registry import Action, ActionContext, ActorNotFound, ErrorInfo, Trigger, naming
 from registry.signing import Scope
 from registry.tenancy import completions_table
 
@@ -116,9 +116,10 @@ class TriggerActivities:
             actor=await resolve_actor(
                 resource,
                 request.actor,
-                self.runtime.config.signing_key,
-                Scope.of(request.trigger.path, request.tenant, request.record),
+                self.runtime.config.signer,
+                self._scope(trigger, request),
                 session,
+                started_at=request.started_at,
             ),
             tenant=request.tenant,
             input=action.parse_input(
@@ -142,6 +143,15 @@ class TriggerActivities:
             row = completion_row(trigger, request.tenant, request.record)
             completions = completions_table(trigger.resource)
             await session.execute(insert(completions).values(row).on_conflict_do_nothing())
+
+    def _scope(self, trigger: Trigger, request: ActionRequest) -> Scope:
+        """The scope the run's actor must be signed for: its record, or its chunk's records."""
+        prefix = self.runtime.config.task_queue_prefix
+        if request.chunk is None:
+            return Scope.of(trigger, prefix, request.tenant, request.record)
+        if request.record not in request.chunk:
+            raise ActorNotFound(f"record {request.record!r} is not one of its chunk's records")
+        return Scope.of(trigger, prefix, request.tenant, tuple(request.chunk))
 
     def _log_failure(
         self, trigger: Trigger, request: ActionRequest, attempt: Attempt, error: BaseException

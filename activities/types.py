@@ -85,6 +85,7 @@ class RecordRun:
     attempts_used: int = 0
     set_outcome_attribute: bool = True
     scanned_at: float | None = None
+    started_at: float | None = None  # the first run's start, carried across continue-as-new
 
 
 @dataclass
@@ -100,6 +101,8 @@ class ActionRequest:
     attempts_before: int = 0
     max_attempts: int = 1
     error: FailureInfo | None = None
+    started_at: float | None = None  # when the run started: the actor's age is counted to it
+    chunk: list[str] | None = None  # a chunk run's records: its actor is signed for them all
 
 
 @dataclass
@@ -133,6 +136,7 @@ class ScanRequest:
     collect_runs: bool = False
     collected: CollectedRuns = field(default_factory=lambda: CollectedRuns())
     tenants_not_found: list[str] = field(default_factory=list)
+    started_at: float | None = None  # the first run's start, carried across continue-as-new
 
 
 @dataclass
@@ -160,6 +164,7 @@ class ScanPageRequest:
     limit: int
     actor: dict[str, Any] | None = None
     collect_runs: bool = False
+    started_at: float | None = None
 
 
 @dataclass
@@ -281,6 +286,8 @@ class ChunkRequest:
     items: list[ChunkItem]
     max_attempts: int
     timeout_seconds: float
+    records: list[str] | None = None  # every record of the chunk (its actor's scope)
+    started_at: float | None = None
 
 
 @dataclass

@@ -52,8 +52,12 @@ class _Declaration(Generic[Options]):
 
     @property
     def schedule_id(self) -> str:
-        """Id of this declaration's Temporal Schedule."""
-        return naming.schedule_id(self.domain_name, self.resource.name, self.name)
+        """Id of this declaration's Temporal Schedule with no task queue prefix."""
+        return self.schedule_id_for("")
+
+    def schedule_id_for(self, prefix: str) -> str:
+        """Id of this declaration's Temporal Schedule under task queue prefix ``prefix``."""
+        return naming.schedule_id(self.domain_name, self.resource.name, self.name, prefix=prefix)
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,10 +85,10 @@ class Trigger(_Declaration[TriggerOptions]):
         """True when the trigger scans on a cron and is not deleted."""
         return self.options.scheduler_cron is not None and self.options.state != "deleted"
 
-    def workflow_id(self, tenant: str | None, pk: str) -> str:
-        """Id of this trigger's run for one record."""
+    def workflow_id(self, tenant: str | None, pk: str, prefix: str = "") -> str:
+        """Id of this trigger's run for one record (under task queue prefix ``prefix``)."""
         return naming.record_workflow_id(
-            self.domain_name, self.resource.name, self.name, tenant, pk
+            self.domain_name, self.resource.name, self.name, tenant, pk, prefix=prefix
         )
 
 

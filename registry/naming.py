@@ -18,14 +18,36 @@ RUN_NOW_SIGNAL = "run_now"
 STATE_QUERY = "state"
 
 
-def domain_prefix(domain: str) -> str:
-    """The id prefix shared by everything of one domain: ``ember/<domain>/``."""
-    return f"{PREFIX}/{domain}/"
+PREFIX_CHARACTERS = "letters, digits, '_', '-' or '.'"
 
 
-def schedule_id(domain: str, resource: str, name: str) -> str:
-    """Schedule id of a trigger or scheduled action."""
-    return f"{domain_prefix(domain)}{resource}/{name}"
+def check_prefix(prefix: str, name: str = "EMBER_TASK_QUEUE_PREFIX") -> str:
+    """``prefix`` if it is a valid task queue prefix, else a ValueError naming ``name``.
+
+    A prefix holds no ``/``, so it can never run into the domain part of an id.
+    """
+    if not all(c.isalnum() or c in "_-." for c in prefix):
+        raise ValueError(
+            f"{name}: expected {PREFIX_CHARACTERS} (or nothing), found {prefix!r}; "
+            "fix: choose a prefix such as 'staging'"
+        )
+    return prefix
+
+
+def domain_prefix(domain: str, prefix: str = "") -> str:
+    """The id prefix shared by everything of one domain in one environment.
+
+    ``ember/<domain>/`` without a task queue prefix (the ids of earlier
+    versions), ``ember@<prefix>/<domain>/`` with one. A prefix holds no ``/``
+    and a domain name no ``@``, so two environments, or an environment and a
+    domain, never share an id prefix.
+    """
+    return f"{PREFIX}@{prefix}/{domain}/" if prefix else f"{PREFIX}/{domain}/"
+
+
+def schedule_id(domain: str, resource: str, name: str, *, prefix: str = "") -> str:
+    """Schedule id of a trigger or scheduled action (``prefix``: the task queue prefix)."""
+    return f"{domain_prefix(domain, prefix)}{resource}/{name}"
 
 
 def tenant_part(tenant: str | None) -> str:
@@ -34,27 +56,39 @@ def tenant_part(tenant: str | None) -> str:
 
 
 def record_workflow_id(
-    domain: str, resource: str, trigger: str, tenant: str | None, pk: str
+    domain: str, resource: str, trigger: str, tenant: str | None, pk: str, *, prefix: str = ""
 ) -> str:
     """Deterministic id of the run of ``trigger`` for one record."""
-    return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/{pk}"
+    return f"{schedule_id(domain, resource, trigger, prefix=prefix)}/{tenant_part(tenant)}/{pk}"
 
 
 def chunk_workflow_id(
-    domain: str, resource: str, trigger: str, tenant: str | None, first: str, last: str
+    domain: str,
+    resource: str,
+    trigger: str,
+    tenant: str | None,
+    first: str,
+    last: str,
+    *,
+    prefix: str = "",
 ) -> str:
     """Id of a chunk run: the trigger's runs for the records ``first`` to ``last``."""
-    return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/chunk/{first}..{last}"
+    base = schedule_id(domain, resource, trigger, prefix=prefix)
+    return f"{base}/{tenant_part(tenant)}/chunk/{first}..{last}"
 
 
-def scan_workflow_id(domain: str, resource: str, trigger: str, tenant: str | None) -> str:
+def scan_workflow_id(
+    domain: str, resource: str, trigger: str, tenant: str | None, *, prefix: str = ""
+) -> str:
     """Id of a scan started on demand (schedules make their own ids)."""
-    return f"{schedule_id(domain, resource, trigger)}/{tenant_part(tenant)}/scan"
+    return f"{schedule_id(domain, resource, trigger, prefix=prefix)}/{tenant_part(tenant)}/scan"
 
 
-def scheduled_action_workflow_id(domain: str, resource: str, name: str, tenant: str | None) -> str:
+def scheduled_action_workflow_id(
+    domain: str, resource: str, name: str, tenant: str | None, *, prefix: str = ""
+) -> str:
     """Id of a scheduled action run started on demand."""
-    return f"{schedule_id(domain, resource, name)}/{tenant_part(tenant)}/run"
+    return f"{schedule_id(domain, resource, name, prefix=prefix)}/{tenant_part(tenant)}/run"
 
 
 def trigger_key(domain: str, resource: str, trigger: str) -> str:

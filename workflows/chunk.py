@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from registry.control import snooze_wait
     from workflows.attempts import LOCK_RETRY
     from workflows.compensation import compensate
+    from workflows.started import run_started_at
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")
@@ -61,6 +62,7 @@ class ChunkTriggerWorkflow:
     async def run(self, run: ChunkRun) -> ChunkOutcome:
         """Act on every record until each one has an outcome."""
         actor: dict[str, Any] | None = workflow.memo_value("actor", None)
+        started_at = run_started_at()
         used = dict.fromkeys(run.records, 0)
         due = dict.fromkeys(run.records, workflow.now())
         result = ChunkOutcome()
@@ -82,6 +84,8 @@ class ChunkTriggerWorkflow:
                     items=[ChunkItem(record, used[record]) for record in ready],
                     max_attempts=run.retry.max_attempts,
                     timeout_seconds=run.retry.timeout_seconds,
+                    records=run.records,
+                    started_at=started_at,
                 ),
                 result_type=ChunkResult,
                 start_to_close_timeout=timedelta(
@@ -107,6 +111,8 @@ class ChunkTriggerWorkflow:
                 attempts_before=failure.attempt,
                 max_attempts=run.retry.max_attempts,
                 error=failure,
+                started_at=started_at,
+                chunk=run.records,
             )
             result.outcomes[record] = await compensate(
                 failure,

@@ -23,7 +23,7 @@ from activities.types import (
 )
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
-from registry.signing import ANY, Scope, seal
+from registry.signing import ANY, Scope, Signer
 from registry.targets import (
     RecordLike,
     check_schema_tenant,
@@ -67,10 +67,12 @@ class TriggerClient:
         start_concurrency: int = 64,
     ) -> None:
         domain.validate()
+        naming.check_prefix(task_queue_prefix, "task_queue_prefix")
         self.client = client
         self.domain = domain
         self.task_queue_prefix = task_queue_prefix
         self.signing_key = signing_key
+        self.signer = Signer(signing_key)
         self.search_attributes = search_attributes
         self.start_concurrency = start_concurrency
 
@@ -144,12 +146,12 @@ class TriggerClient:
         """
         resolved = resolve_trigger(self.domain, trigger)
         target = record_target(resolved, record, tenant, input)
-        scope = Scope.of(resolved.path, target.tenant, target.key)
+        scope = Scope.of(resolved, self.task_queue_prefix, target.tenant, target.key)
         memo: dict[str, Any] | None
         if actor_ref is not None:
-            memo = seal(actor_ref, self.signing_key, scope)
+            memo = self.signer.seal(actor_ref, scope)
         else:
-            memo = actor_memo(resolved.resource, actor, self.signing_key, scope)
+            memo = actor_memo(resolved.resource, actor, self.signer, scope)
         return await start_record_run(
             self.client,
             resolved,
@@ -186,8 +188,8 @@ class TriggerClient:
         for group_tenant, keys in by_tenant.items():
 
             def memo_for(key: str, tenant: str | None = group_tenant) -> dict[str, Any] | None:
-                scope = Scope.of(resolved.path, tenant, key)
-                return None if ref is None else seal(ref, self.signing_key, scope)
+                scope = Scope.of(resolved, self.task_queue_prefix, tenant, key)
+                return None if ref is None else self.signer.seal(ref, scope)
 
             handles += await start_many(
                 self.client,
@@ -244,16 +246,17 @@ class TriggerClient:
         """Handles of the record and chunk runs a drain's scan started."""
         handles: list[WorkflowHandle[Any, Any]] = []
         names = (trigger.domain_name, trigger.resource.name, trigger.name)
+        prefix = self.task_queue_prefix
         for runs in collected.tenants:
             handles += [
                 self.client.get_workflow_handle(
-                    trigger.workflow_id(runs.tenant, key), result_type=Outcome
+                    trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome
                 )
                 for key in runs.records
             ]
             handles += [
                 self.client.get_workflow_handle(
-                    naming.chunk_workflow_id(*names, runs.tenant, first, last),
+                    naming.chunk_workflow_id(*names, runs.tenant, first, last, prefix=prefix),
                     result_type=ChunkOutcome,
                 )
                 for first, last in runs.chunks
@@ -276,23 +279,25 @@ class TriggerClient:
         if tenant is not None:
             check_schema_tenant(declaration.resource, tenant)
         tenants: list[str | None] | None = None if tenant is None else [tenant]
-        domain, resource = self.domain.name, declaration.resource.name
+        names = (self.domain.name, declaration.resource.name, declaration.name)
+        prefix = self.task_queue_prefix
         if isinstance(declaration, ScheduledAction):
             run = scheduled_run(declaration, with_attributes=self.search_attributes)
             run.tenants = tenants
             return await self.client.start_workflow(
                 naming.SCHEDULED_ACTION_WORKFLOW,
                 run,
-                id=naming.scheduled_action_workflow_id(domain, resource, declaration.name, tenant),
+                id=naming.scheduled_action_workflow_id(*names, tenant, prefix=prefix),
                 task_queue=self._queue(declaration.queue),
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 result_type=ScheduledOutcome,
             )
         request = scan_request(declaration)
         request.tenants, request.collect_runs = tenants, collect_runs
-        every_record = Scope.of(declaration.path, ANY if tenant is None else tenant)
-        request.actor = actor_memo(declaration.resource, actor, self.signing_key, every_record)
-        scan_id = naming.scan_workflow_id(domain, resource, declaration.name, tenant)
+        # Each page checks this for its tenant and signs every run it starts for its records.
+        every_record = Scope.of(declaration, prefix, ANY if tenant is None else tenant)
+        request.actor = actor_memo(declaration.resource, actor, self.signer, every_record)
+        scan_id = naming.scan_workflow_id(*names, tenant, prefix=prefix)
         if collect_runs:  # a drain needs its own scan, not one already running
             scan_id += f"/drain-{uuid.uuid4().hex[:12]}"
         return await self.client.start_workflow(

@@ -42,7 +42,7 @@ async def _schedules(
 ) -> int:
     verb = args.schedule_command
     if verb == "list":
-        rows = await describe_schedules(client, domain)
+        rows = await describe_schedules(client, domain, settings.task_queue_prefix)
         print(f"{'SCHEDULE':60} {'CRON':14} {'STATE':7} NEXT RUN")
         for row in rows:
             state = "paused" if row.paused else "active"
@@ -56,14 +56,15 @@ async def _schedules(
                 print(f"{label:9} {schedule_id}")
         return 0
     declaration = _declaration(domain, args.resource, args.name)
-    handle = client.get_schedule_handle(declaration.schedule_id)
+    schedule_id = declaration.schedule_id_for(settings.task_queue_prefix)
+    handle = client.get_schedule_handle(schedule_id)
     if verb == "pause":
         await handle.pause(note="paused with worker.py schedules pause")
     elif verb == "unpause":
         await handle.unpause(note="unpaused with worker.py schedules unpause")
     else:
         await handle.trigger()
-    print(f"{verb}: {declaration.schedule_id}")
+    print(f"{verb}: {schedule_id}")
     return 0
 
 
@@ -108,7 +109,7 @@ async def _status(domain: Domain, settings: Settings, client: Client) -> int:
     engine = create_engine(settings.require_database_url(), pool_size=1)
     try:
         with database_errors(engine):
-            rows = await domain_status(client, engine, domain)
+            rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
             outbox = await outbox_line(engine, domain)
     finally:
         await engine.dispose()

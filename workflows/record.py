@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from registry.control import snooze_wait
     from workflows.attempts import failure_of, run_attempts
     from workflows.compensation import compensate
+    from workflows.started import run_started_at
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SNOOZES_PER_RUN = 200
@@ -38,6 +39,7 @@ class RecordTriggerWorkflow:
         self._wake = False
         self._state = "running"
         self._snoozes = 0
+        self._started_at = 0.0
 
     @workflow.signal(name=naming.RUN_NOW_SIGNAL)
     def run_now(self) -> None:
@@ -53,6 +55,7 @@ class RecordTriggerWorkflow:
     async def run(self, run: RecordRun) -> Outcome:
         """Run the trigger's action until it succeeds, is cancelled or fails for good."""
         actor: dict[str, Any] | None = workflow.memo_value("actor", None)
+        self._started_at = run_started_at(run.started_at)
         if run.scanned_at is not None and run.attempts_used == 0 and self._snoozes == 0:
             latency = workflow.now() - datetime.fromtimestamp(run.scanned_at, UTC)
             record_latency(workflow.metric_meter(), SCAN_TO_START, run.trigger.name, latency)
@@ -68,6 +71,7 @@ class RecordTriggerWorkflow:
                 attempts_before=attempts_used,
                 max_attempts=run.retry.max_attempts,
                 error=error,
+                started_at=self._started_at,
             )
 
         async def snooze(seconds: float, attempts_used: int) -> None:
@@ -99,7 +103,7 @@ class RecordTriggerWorkflow:
         self._snoozes += 1
         if self._snoozes >= SNOOZES_PER_RUN or workflow.info().is_continue_as_new_suggested():
             workflow.continue_as_new(
-                dataclasses.replace(run, attempts_used=attempts_used),
+                dataclasses.replace(run, attempts_used=attempts_used, started_at=self._started_at),
                 memo={"actor": workflow.memo_value("actor", None)},
             )
 

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         TenantsResult,
     )
     from registry import naming
+    from workflows.started import run_started_at
 
 PAGES_PER_RUN = 100
 PAGE_TIMEOUT = timedelta(minutes=10)
@@ -35,6 +36,7 @@ class TriggerScanWorkflow:
     async def run(self, scan: ScanRequest) -> ScanSummary:
         """Scan every tenant from ``scan``'s position to the last page (or the record limit)."""
         policy = RetryPolicy(maximum_attempts=scan.max_attempts)
+        scan = dataclasses.replace(scan, started_at=run_started_at(scan.started_at))
         if scan.tenants is None:
             listed: TenantsResult = await workflow.execute_activity(
                 naming.LIST_TENANTS,
@@ -56,7 +58,13 @@ class TriggerScanWorkflow:
                 page = await workflow.execute_activity(
                     naming.SCAN_AND_DISPATCH,
                     ScanPageRequest(
-                        scan.trigger, tenant, scan.cursor, limit, scan.actor, scan.collect_runs
+                        scan.trigger,
+                        tenant,
+                        scan.cursor,
+                        limit,
+                        scan.actor,
+                        scan.collect_runs,
+                        started_at=scan.started_at,
                     ),
                     result_type=ScanPage,
                     start_to_close_timeout=PAGE_TIMEOUT,

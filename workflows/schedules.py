@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,29 +70,52 @@ class ScheduleRow:
     next_run: datetime | None
 
 
+def declared_fields(value: ScanRequest | ScheduledRun) -> dict[str, Any]:
+    """A workflow input's fields (as ``asdict``) without those at their default.
+
+    The digest is taken over these, so a field added later with a default does
+    not make every schedule look changed (which would reset operators' pauses).
+    """
+    shown = asdict(value)
+    for spec in fields(value):
+        if spec.default is not MISSING:
+            default: Any = spec.default
+        elif spec.default_factory is not MISSING:
+            default = spec.default_factory()
+        else:
+            continue
+        if is_dataclass(default) and not isinstance(default, type):
+            default = asdict(default)
+        if default == shown[spec.name]:
+            del shown[spec.name]
+    return shown
+
+
 def desired_schedule(
     declaration: Trigger | ScheduledAction, task_queue_prefix: str = ""
 ) -> tuple[Schedule, str]:
     """The Schedule a declaration should have, and the digest that identifies it."""
     domain = declaration.domain_name
+    argument: ScanRequest | ScheduledRun
     if isinstance(declaration, Trigger):
         options = declaration.options
         cron, paused = options.scheduler_cron or "", options.state == "paused"
-        workflow, argument = naming.SCAN_WORKFLOW, asdict(scan_request(declaration))
+        workflow, argument = naming.SCAN_WORKFLOW, scan_request(declaration)
         queue, level = declaration.scheduler_queue, options.scheduler_priority
     else:
         scheduled = declaration.options
         cron, paused = scheduled.cron, scheduled.state == "paused"
-        workflow, argument = naming.SCHEDULED_ACTION_WORKFLOW, asdict(scheduled_run(declaration))
+        workflow, argument = naming.SCHEDULED_ACTION_WORKFLOW, scheduled_run(declaration)
         queue, level = declaration.queue, scheduled.priority
     task_queue = naming.task_queue(domain, queue, task_queue_prefix)
-    digest_source = json.dumps([workflow, argument, cron, paused, task_queue, level], default=str)
+    declared = declared_fields(argument)
+    digest_source = json.dumps([workflow, declared, cron, paused, task_queue, level], default=str)
     digest = hashlib.sha256(digest_source.encode()).hexdigest()[:16]
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
             workflow,
-            argument,
-            id=declaration.schedule_id,
+            asdict(argument),
+            id=declaration.schedule_id_for(task_queue_prefix),
             task_queue=task_queue,
             memo={DIGEST_MEMO: digest},
             priority=priority(level),
@@ -113,7 +136,7 @@ async def sync_schedules(client: Client, domain: Domain, task_queue_prefix: str 
     """
     report = SyncReport()
     declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
-    wanted = {d.schedule_id: d for d in declarations if d.has_schedule}
+    wanted = {d.schedule_id_for(task_queue_prefix): d for d in declarations if d.has_schedule}
     for schedule_id, declaration in wanted.items():
         schedule, digest = desired_schedule(declaration, task_queue_prefix)
         current = await _current_digest(client, schedule_id)
@@ -125,26 +148,31 @@ async def sync_schedules(client: Client, domain: Domain, task_queue_prefix: str 
         else:
             await client.get_schedule_handle(schedule_id).update(_replace_with(schedule))
             report.updated.append(schedule_id)
-    known = {d.schedule_id for d in declarations} | set(await list_schedule_ids(client, domain))
+    known = {d.schedule_id_for(task_queue_prefix) for d in declarations}
+    known |= set(await list_schedule_ids(client, domain, task_queue_prefix))
     for schedule_id in sorted(known - set(wanted)):
         if await _delete(client, schedule_id):
             report.deleted.append(schedule_id)
     return report
 
 
-async def list_schedule_ids(client: Client, domain: Domain) -> list[str]:
-    """Ids of the Ember schedules of ``domain`` the server lists."""
-    prefix = naming.domain_prefix(domain.name)
+async def list_schedule_ids(
+    client: Client, domain: Domain, task_queue_prefix: str = ""
+) -> list[str]:
+    """Ids of the Ember schedules of ``domain`` under ``task_queue_prefix`` the server lists."""
+    prefix = naming.domain_prefix(domain.name, task_queue_prefix)
     listing = await client.list_schedules()
     return [entry.id async for entry in listing if entry.id.startswith(prefix)]
 
 
-async def describe_schedules(client: Client, domain: Domain) -> list[ScheduleRow]:
-    """Every Ember schedule of ``domain``: id, cron, paused, next run."""
+async def describe_schedules(
+    client: Client, domain: Domain, task_queue_prefix: str = ""
+) -> list[ScheduleRow]:
+    """Every Ember schedule of ``domain`` under ``task_queue_prefix``: id, cron, paused, next."""
     declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
-    by_id = {d.schedule_id: d for d in declarations}
+    by_id = {d.schedule_id_for(task_queue_prefix): d for d in declarations}
     rows = []
-    for schedule_id in sorted(await list_schedule_ids(client, domain)):
+    for schedule_id in sorted(await list_schedule_ids(client, domain, task_queue_prefix)):
         description = await client.get_schedule_handle(schedule_id).describe()
         declaration = by_id.get(schedule_id)
         cron = "?"

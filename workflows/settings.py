@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from registry import naming
+from registry.signing import DEFAULT_MAX_AGE
+
 DEFAULT_CONCURRENCY = 10
 # Runs one worker process takes on per queue: beyond this, run more worker processes.
 MAX_CONCURRENCY = 1000
@@ -90,9 +93,16 @@ class Settings(BaseSettings):
         default=None, description="queue=concurrency,... (every registry queue, 10 each)"
     )
     metrics_bind: str | None = Field(default=None, description="host:port of /metrics")
-    task_queue_prefix: str = Field(default="", description="prefix of every task queue")
+    task_queue_prefix: str = Field(
+        default="", description="environment prefix of every task queue, workflow and schedule id"
+    )
     actor_signing_key: SecretStr | None = Field(
         default=None, description="HMAC key signing actor references"
+    )
+    actor_max_age: timedelta = Field(
+        default=DEFAULT_MAX_AGE,
+        gt=timedelta(0),
+        description="refuse an actor reference signed longer than this before its run started",
     )
     lock_timeout: timedelta = Field(
         default=timedelta(seconds=10), description="wait for a row lock before retrying"
@@ -110,7 +120,12 @@ class Settings(BaseSettings):
     def _parse_queues(cls, value: Any) -> Any:
         return None if value in (None, "") else parse_queues(value)
 
-    @field_validator("lock_timeout", mode="before")
+    @field_validator("task_queue_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        return naming.check_prefix(value)
+
+    @field_validator("lock_timeout", "actor_max_age", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         """``"3"`` or ``"2.5"`` (an environment variable or option) is seconds."""

@@ -40,15 +40,19 @@ class TriggerStatus:
         )
 
 
-async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) -> TriggerStatus:
+async def trigger_status(
+    client: Client, engine: AsyncEngine, trigger: Trigger, task_queue_prefix: str = ""
+) -> TriggerStatus:
     """Schedule state, last scan, rows matching now and run counts of one trigger.
 
     Runs are record runs and chunk runs (a chunk counts once, by its worst
-    outcome); finished ones are those that closed within ``RECENT``.
+    outcome) of the environment ``task_queue_prefix`` names; finished ones are
+    those that closed within ``RECENT``.
     """
     quoted = naming.visibility_literal
+    schedule_id = trigger.schedule_id_for(task_queue_prefix)
     kinds = f"{quoted(naming.RECORD_WORKFLOW)}, {quoted(naming.CHUNK_WORKFLOW)}"
-    runs = quoted(f"{trigger.schedule_id}/")
+    runs = quoted(f"{schedule_id}/")
     prefix = f"WorkflowId STARTS_WITH {runs} AND WorkflowType IN ({kinds})"
     since = quoted((datetime.now(UTC) - RECENT).isoformat(timespec="seconds"))
 
@@ -65,7 +69,7 @@ async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) 
             for o in OUTCOMES
         ),
     )
-    schedule, last_scan = await _schedule_state(client, trigger)
+    schedule, last_scan = await _schedule_state(client, trigger, schedule_id)
     return TriggerStatus(
         name=f"{trigger.resource.name}.{trigger.name}",
         schedule=schedule,
@@ -76,9 +80,14 @@ async def trigger_status(client: Client, engine: AsyncEngine, trigger: Trigger) 
     )
 
 
-async def domain_status(client: Client, engine: AsyncEngine, domain: Domain) -> list[TriggerStatus]:
-    """The status of every trigger of ``domain``."""
-    return [await trigger_status(client, engine, trigger) for trigger in domain.triggers]
+async def domain_status(
+    client: Client, engine: AsyncEngine, domain: Domain, task_queue_prefix: str = ""
+) -> list[TriggerStatus]:
+    """The status of every trigger of ``domain`` in the environment ``task_queue_prefix`` names."""
+    return [
+        await trigger_status(client, engine, trigger, task_queue_prefix)
+        for trigger in domain.triggers
+    ]
 
 
 async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:
@@ -97,11 +106,13 @@ async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:
     return line
 
 
-async def _schedule_state(client: Client, trigger: Trigger) -> tuple[str, datetime | None]:
+async def _schedule_state(
+    client: Client, trigger: Trigger, schedule_id: str
+) -> tuple[str, datetime | None]:
     if not trigger.has_schedule:
         return "manual", None
     try:
-        description = await client.get_schedule_handle(trigger.schedule_id).describe()
+        description = await client.get_schedule_handle(schedule_id).describe()
     except RPCError:
         return "missing", None
     recent = description.info.recent_actions

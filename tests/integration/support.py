@@ -70,6 +70,7 @@ async def running(
             env.client,
             domain,
             search_attributes=search_attributes,
+            task_queue_prefix=worker_settings.task_queue_prefix,
             signing_key=worker_settings.signing_key(),
         )
 

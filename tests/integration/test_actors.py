@@ -195,7 +195,7 @@ async def test_a_signed_reference_copied_into_another_run_is_rejected(
             dev_env.client, trigger, None, str(other), actor=copied, source="direct"
         )
         refused = await replayed.result()
-        # A drain's actor is signed for every record of the trigger (no `where`: all three).
+        # The drain's scan signs each run it starts for that run's record (no `where`: all three).
         summary = await ember.schedule_and_run_triggers(trigger, actor=admin)
     assert (refused.status, refused.attempts) == ("discarded", 1)
     assert refused.error is not None and "invalid signature for" in refused.error.message

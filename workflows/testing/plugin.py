@@ -236,13 +236,17 @@ async def ember(
             )
         finally:
             if attributes:
-                await terminate_runs(ember_temporal.client, ember_domain)
+                await terminate_runs(
+                    ember_temporal.client, ember_domain, prefix=ember_settings.task_queue_prefix
+                )
 
 
 async def terminate_runs(
-    client: Client, domain: Domain, *, timeout: float = TEARDOWN_TIMEOUT
+    client: Client, domain: Domain, *, prefix: str = "", timeout: float = TEARDOWN_TIMEOUT
 ) -> int:
-    """Terminate every running Ember workflow of ``domain``; return how many were.
+    """Terminate every running Ember workflow of ``domain`` under task queue ``prefix``.
+
+    Returns how many were.
 
     Waits until visibility lists none running (at most ``timeout`` seconds).
     """
@@ -250,9 +254,9 @@ async def terminate_runs(
 
     from registry import naming
 
-    prefix = naming.visibility_literal(naming.domain_prefix(domain.name))
+    ids = naming.visibility_literal(naming.domain_prefix(domain.name, prefix))
     running = naming.visibility_literal("Running")
-    query = f"WorkflowId STARTS_WITH {prefix} AND ExecutionStatus = {running}"
+    query = f"WorkflowId STARTS_WITH {ids} AND ExecutionStatus = {running}"
     terminated: set[tuple[str, str | None]] = set()
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
