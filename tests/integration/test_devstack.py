@@ -82,6 +82,7 @@ async def test_dev_stack_seeds_once_resumes_its_state_and_stops_cleanly(root: Pa
     temporal_port, ui_port = free_port(), free_port()
     async with DevStack(root, temporal_port=temporal_port, ui_port=ui_port, **HELPDESK) as stack:
         assert stack.seeded == 600
+        assert stack.temporal_log.exists(), "the server logs to a file, not the terminal"
         assert "/ember?host=" in stack.database_url
         seeded = await counts(stack.database_url)
         expected = {"organisations": 3, "users": 12, "admins": 3, "tickets": 600, "outbox": 0}

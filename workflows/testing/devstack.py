@@ -167,6 +167,11 @@ class DevStack:
         return f"{HOST}:{self.temporal_port}"
 
     @property
+    def temporal_log(self) -> Path:
+        """The Temporal server's own log (kept out of the terminal)."""
+        return self.root / "temporal.log"
+
+    @property
     def ui_url(self) -> str:
         """Address of the Temporal web UI."""
         return f"http://{HOST}:{self.ui_port}"
@@ -197,6 +202,7 @@ class DevStack:
                 port=self.temporal_port,
                 ui=True,
                 ui_port=self.ui_port,
+                log_file=self.temporal_log,
             )
         except BaseException:
             await self.stop()

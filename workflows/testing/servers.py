@@ -27,6 +27,7 @@ import atexit
 import json
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -266,6 +267,7 @@ async def start_dev_server(
     port: int | None = None,
     ui: bool = False,
     ui_port: int | None = None,
+    log_file: Path | None = None,
 ) -> WorkflowEnvironment:
     """Start the Temporal dev server (``temporal server start-dev``) with Ember's attributes.
 
@@ -274,14 +276,16 @@ async def start_dev_server(
         port: frontend port on 127.0.0.1; any free port if ``None``.
         ui: also serve the web UI.
         ui_port: the UI's port (the CLI's default is the frontend port + 1000).
+        log_file: where the server's own log goes (appended); the terminal if ``None``.
 
     Returns:
         The environment; ``async with`` it (or ``await env.shutdown()``) to stop the server.
     """
     if database_file is not None:
         database_file.parent.mkdir(parents=True, exist_ok=True)
+    binary = temporal_binary() if log_file is None else logging_launcher(log_file)
     return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(),
+        dev_server_existing_path=binary,
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
         ip="127.0.0.1",
         port=port,
@@ -290,6 +294,23 @@ async def start_dev_server(
         dev_server_database_filename=str(database_file) if database_file else None,
         dev_server_startup_timeout=STARTUP_TIMEOUT,
     )
+
+
+def logging_launcher(log_file: Path) -> str:
+    """A launcher script beside ``log_file`` that runs the ``temporal`` CLI with its output
+    appended to ``log_file``.
+
+    The SDK starts the server with this process's terminal as its output and has no
+    option for a log file, so the launcher is given to it in place of the binary.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    launcher = log_file.with_suffix(".sh")
+    launcher.write_text(
+        "#!/bin/sh\n"
+        f'exec {shlex.quote(temporal_binary())} "$@" >>{shlex.quote(str(log_file))} 2>&1\n'
+    )
+    launcher.chmod(0o755)
+    return str(launcher)
 
 
 async def start_test_server() -> WorkflowEnvironment:
