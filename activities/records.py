@@ -49,8 +49,11 @@ async def enter_tenant(session: AsyncSession, resource: Resource, tenant: str | 
     await session.execute(text(f"SET LOCAL search_path TO {quoted}"))
 
 
-def record_query(trigger: Trigger, tenant: str | None, key: str) -> Select[Any]:
-    """Select the record by key, still matching ``where`` and the tenant, locked if asked.
+def record_query(
+    trigger: Trigger, tenant: str | None, key: str, *, lock: bool = True
+) -> Select[Any]:
+    """Select the record by key, still matching ``where`` and the tenant, locked if asked
+    (the trigger's ``lock_for_update``, unless ``lock`` is false).
 
     A ``trigger_once`` trigger also skips records it already completed.
     """
@@ -61,7 +64,7 @@ def record_query(trigger: Trigger, tenant: str | None, key: str) -> Select[Any]:
     query = _filtered(query, trigger, tenant)
     if trigger.options.trigger_once:
         query = query.where(~_completed(trigger, tenant))
-    if trigger.options.lock_for_update:
+    if lock and trigger.options.lock_for_update:
         query = query.with_for_update(of=resource.model)
     return query
 
