@@ -11,12 +11,12 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
 from activities.types import ACTOR_ERROR, DISCARD_ERROR, NO_LONGER_APPLIES, ActionResult
-from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
+from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
 from registry.actions import Policy
 from registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
 
 
-class NoLongerApplies(Exception):
+class NoLongerApplies(EmberError):
     """The record no longer matches the trigger's condition (or is gone)."""
 
 

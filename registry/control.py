@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from registry.errors import EmberError, InvalidArgument
 
-class Snooze(Exception):
+
+class Snooze(EmberError):
     """Run the action again after ``seconds``, without using an attempt.
 
     An action may ``return Snooze(60)`` or ``raise Snooze(60)``; either way its
@@ -15,11 +17,11 @@ class Snooze(Exception):
     def __init__(self, seconds: float | timedelta) -> None:
         self.seconds = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
         if self.seconds < 0:
-            raise ValueError(f"Snooze expects seconds >= 0, found {self.seconds}")
+            raise InvalidArgument(f"Snooze expects seconds >= 0, found {self.seconds}")
         super().__init__(f"snoozed for {self.seconds:g}s")
 
 
-class Cancel(Exception):
+class Cancel(EmberError):
     """End the run ``cancelled``: no retry, no on_error; the transaction rolls back."""
 
     def __init__(self, reason: str = "cancelled") -> None:
@@ -27,7 +29,7 @@ class Cancel(Exception):
         super().__init__(reason)
 
 
-class Discard(Exception):
+class Discard(EmberError):
     """End the run ``discarded`` at once: no retry; on_error runs; the transaction rolls back."""
 
     def __init__(self, reason: str = "discarded") -> None:

@@ -8,24 +8,21 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
-# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
-# not re-import them for every run.
-with workflow.unsafe.imports_passed_through():
-    from activities.metrics import count_runs
-    from activities.types import (
-        ActionRequest,
-        ChunkItem,
-        ChunkOutcome,
-        ChunkRequest,
-        ChunkResult,
-        ChunkRun,
-        FailureInfo,
-        Outcome,
-        RetrySpec,
-    )
-    from registry import naming
-    from workflows.attempts import LOCK_RETRY
-    from workflows.compensation import compensate
+from activities.metrics import count_runs
+from activities.types import (
+    ActionRequest,
+    ChunkItem,
+    ChunkOutcome,
+    ChunkRequest,
+    ChunkResult,
+    ChunkRun,
+    FailureInfo,
+    Outcome,
+    RetrySpec,
+)
+from registry import naming
+from workflows.attempts import LOCK_RETRY
+from workflows.compensation import compensate
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")

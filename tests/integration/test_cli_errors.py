@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+
 from workflows.testing.servers import LocalPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
