@@ -99,12 +99,6 @@ def test_an_unknown_name_reads_as_its_message_not_a_quoted_key() -> None:
     )
 
 
-def test_the_command_line_defines_no_class() -> None:
-    assert [
-        name for name, _ in inspect.getmembers(worker, inspect.isclass) if _.__module__ == "worker"
-    ] == []
-
-
 class Unreadable(EmberError):
     """An Ember error whose message spans lines."""
 
