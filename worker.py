@@ -1,184 +1,47 @@
-"""The Ember process: validate, sync schedules and run one Temporal worker per queue.
+"""The Ember command line: validate, migrate, run, dev, status, schedules and trigger.
 
     python worker.py --app examples.helpdesk.app:helpdesk run
     python worker.py dev          # embedded Postgres + Temporal dev server + worker
 
-``EmberWorker(domain, settings)`` runs the same in code, for tests and embedding.
+``workflows.worker.EmberWorker(domain, settings)`` runs the same in code, for tests and
+embedding.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from types import TracebackType
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.outbox import OutboxRelay
-from activities.registration import bound_activities
-from activities.runtime import Runtime, RuntimeConfig, create_engine
-from registry import Domain, RegistryError, naming
-from workflows.chunk import ChunkTriggerWorkflow
-from workflows.connection import connect_with, ensure_search_attributes
-from workflows.record import RecordTriggerWorkflow
-from workflows.scan import TriggerScanWorkflow
-from workflows.scheduled import ScheduledActionWorkflow
-from workflows.schedules import sync_schedules
-from workflows.settings import Settings, describe_errors, unknown_variable_warnings
-from workflows.startup import load_domain, load_seed, prepare_database
+from activities.runtime import create_engine
+from registry import (
+    Domain,
+    EmberError,
+    InvalidArgument,
+    RegistryError,
+    ScheduledAction,
+    Trigger,
+    UnknownDeclaration,
+    naming,
+)
+from workflows.client import TriggerClient
+from workflows.connection import connect_with
+from workflows.logs import use_json_logs
+from workflows.schedules import describe_schedules, sync_schedules
+from workflows.settings import Settings, SettingsError, describe_errors, unknown_variable_warnings
+from workflows.startup import database_errors, load_domain, load_seed, prepare_database
+from workflows.status import domain_status, outbox_line, show_progress
+from workflows.worker import EmberWorker, run_until_signalled
 
 logger = logging.getLogger("ember.worker")
-
-WORKFLOWS = [
-    RecordTriggerWorkflow,
-    ChunkTriggerWorkflow,
-    TriggerScanWorkflow,
-    ScheduledActionWorkflow,
-]
-DRAIN_TIMEOUT = timedelta(seconds=30)
-# Ember's workflows are Ember's own deterministic code (users' code runs in activities),
-# so they run outside the sandbox: building a sandbox per run cost about a third of the
-# worker's CPU per record (bench/; the CHANGELOG has the numbers).
-WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
-
-
-def runtime_config(settings: Settings, *, search_attributes: bool = True) -> RuntimeConfig:
-    """The runtime knobs the settings ask for."""
-    return RuntimeConfig(
-        task_queue_prefix=settings.task_queue_prefix,
-        lock_timeout=settings.lock_timeout,
-        signing_key=settings.signing_key(),
-        actor_max_age=settings.actor_max_age,
-        search_attributes=search_attributes,
-    )
-
-
-class EmberWorker:
-    """Validates the registry, syncs schedules and runs a Temporal worker per queue.
-
-    Args:
-        domain: the registry to run.
-        settings: database, Temporal and queue settings.
-        client: an existing Temporal client (else one is made from settings).
-        sync: sync schedules on start.
-        search_attributes: register and set Ember's search attributes
-            (the time-skipping test server has none).
-        relay_outbox: run the outbox relay in this process.
-    """
-
-    def __init__(
-        self,
-        domain: Domain,
-        settings: Settings,
-        *,
-        client: Client | None = None,
-        sync: bool = True,
-        search_attributes: bool = True,
-        relay_outbox: bool = True,
-    ) -> None:
-        self.domain = domain
-        self.settings = settings
-        self.queues = settings.queue_concurrency(domain.queues)
-        self.client = client
-        self._sync = sync
-        self._search_attributes = search_attributes
-        self._relay_outbox = relay_outbox
-        self._stop_relay = asyncio.Event()
-        self._engine: AsyncEngine | None = None
-        self._workers: list[Worker] = []
-        self._running: asyncio.Future[Any] | None = None
-
-    async def __aenter__(self) -> EmberWorker:
-        self.domain.validate(queues=self.queues)
-        database_url = self.settings.require_database_url()  # before any connection
-        client = self.client = self.client or await connect_with(self.settings)
-        if self._search_attributes:
-            await ensure_search_attributes(client)
-        engine = self._engine = create_engine(database_url, self.settings.database_pool_size)
-        try:
-            await prepare_database(engine)
-        except BaseException:
-            await engine.dispose()
-            self._engine = None
-            raise
-        if self._sync:
-            report = await sync_schedules(client, self.domain, self.settings.task_queue_prefix)
-            logger.info(
-                "ember: schedules created=%d updated=%d unchanged=%d deleted=%d",
-                len(report.created),
-                len(report.updated),
-                len(report.unchanged),
-                len(report.deleted),
-            )
-        runtime = Runtime(
-            self.domain,
-            engine,
-            client,
-            runtime_config(self.settings, search_attributes=self._search_attributes),
-        )
-        activities = bound_activities(runtime)
-        for queue, concurrency in self.queues.items():
-            self._workers.append(
-                Worker(
-                    client,
-                    task_queue=naming.task_queue(
-                        self.domain.name, queue, self.settings.task_queue_prefix
-                    ),
-                    workflows=WORKFLOWS,
-                    workflow_runner=WORKFLOW_RUNNER,
-                    activities=activities,
-                    max_concurrent_activities=concurrency,
-                    max_concurrent_local_activities=concurrency,
-                    max_cached_workflows=self.settings.workflow_cache(
-                        self.domain.largest_chunk(queue)
-                    ),
-                    graceful_shutdown_timeout=DRAIN_TIMEOUT,
-                )
-            )
-        tasks = [worker.run() for worker in self._workers]
-        if self._relay_outbox:
-            tasks.append(OutboxRelay(runtime).run(self._stop_relay))
-        self._running = asyncio.gather(*tasks)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.shutdown()
-
-    async def shutdown(self) -> None:
-        """Stop polling, let in-flight activities finish (bounded), close the pool."""
-        self._stop_relay.set()
-        await asyncio.gather(*(worker.shutdown() for worker in self._workers))
-        if self._running is not None:
-            with contextlib.suppress(Exception):
-                await self._running
-        if self._engine is not None:
-            await self._engine.dispose()
-
-    async def wait(self) -> None:
-        """Run until the workers stop (a fatal worker error is raised here)."""
-        if self._running is not None:
-            await self._running
-
-
-# --- command line -------------------------------------------------------------------------
 
 SETTING_OPTIONS = {
     name: f"{field.description} (EMBER_{name.upper()})"
@@ -187,17 +50,17 @@ SETTING_OPTIONS = {
 """Every setting as a ``--option``, with the description the settings model gives it."""
 
 
-class CommandError(Exception):
-    """A one-line error for the command line."""
-
-
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by the options given."""
+    """Settings from the environment, overridden by the options given.
+
+    Raises:
+        SettingsError: a value is wrong; the message names each variable to fix.
+    """
     given = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None)}
     try:
         return Settings(**given)
     except ValidationError as error:
-        raise CommandError(describe_errors(error)) from error
+        raise SettingsError(describe_errors(error)) from error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,61 +126,9 @@ def describe_registry(domain: Domain) -> str:
     return "\n".join(lines)
 
 
-async def scan_now(worker: EmberWorker) -> None:
-    """Fire every trigger schedule once, so the dev stack shows work at once."""
-    assert worker.client is not None
-    for trigger in worker.domain.triggers:
-        if trigger.has_schedule and trigger.options.state == "active":
-            schedule_id = trigger.schedule_id_for(worker.settings.task_queue_prefix)
-            await worker.client.get_schedule_handle(schedule_id).trigger()
-
-
-async def run_until_signalled(
-    worker: EmberWorker, on_start: Callable[[EmberWorker], Awaitable[None]] | None = None
-) -> None:
-    """Run ``worker`` until SIGTERM or SIGINT, then drain it."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    async with worker:
-        if on_start is not None:
-            await on_start(worker)
-        waiting = asyncio.ensure_future(worker.wait())
-        stopping = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if waiting in done:
-            waiting.result()
-        logger.info("ember: stopping; draining in-flight activities")
-    for task in (waiting, stopping):
-        task.cancel()
-
-
-PROGRESS_EVERY = 3.0
-
-
-async def show_progress(client: Client, settings: Settings, domain: Domain) -> None:
-    """Print one line per trigger every few seconds until cancelled."""
-    from workflows.status import domain_status
-
-    engine = create_engine(settings.require_database_url(), pool_size=1)
-    shown = ""
-    try:
-        while True:
-            await asyncio.sleep(PROGRESS_EVERY)
-            with contextlib.suppress(Exception):  # visibility may lag; try next time
-                rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
-                text = "\n".join(row.line() for row in rows)
-                if text != shown:
-                    print(f"--- ember progress ---\n{text}", flush=True)
-                    shown = text
-    finally:
-        await engine.dispose()
-
-
 async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
-    from workflows.testing.devstack import DevStack
+    from workflows.testing.devstack import DevStack, scan_now
 
     domain = load_domain(base.app)
     seed = load_seed(args.seed) if args.seed else None
@@ -352,25 +163,100 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     return 0
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message (EMBER_LOG_JSON)."""
+def declaration_named(domain: Domain, resource_name: str, name: str) -> Trigger | ScheduledAction:
+    """The trigger or scheduled action ``name`` of ``resource_name``.
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+    Raises:
+        UnknownDeclaration: no such resource, or no such name on it (the known ones listed).
+    """
+    resource = domain.get_resource(resource_name)
+    declaration = resource.triggers.get(name) or resource.schedules.get(name)
+    if declaration is None:
+        known = ", ".join(sorted([*resource.triggers, *resource.schedules])) or "none"
+        raise UnknownDeclaration(
+            f"name: expected one of ({known}) on {resource_name!r}, found {name!r}"
+        )
+    return declaration
 
 
-def use_json_logs() -> None:
-    """Switch every handler of the root logger to JSON lines."""
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(JsonLogFormatter())
+def check_arguments(args: argparse.Namespace, domain: Domain) -> None:
+    """Resolve the resource and trigger or schedule names given, or raise naming the known ones."""
+    if args.command == "trigger":
+        domain.get_trigger(args.resource, args.trigger)
+    elif args.command == "schedules" and args.schedule_command not in ("list", "sync"):
+        declaration_named(domain, args.resource, args.name)
+
+
+async def schedules_command(
+    args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
+) -> int:
+    """``schedules list|sync|pause|unpause|trigger-now``."""
+    verb = args.schedule_command
+    if verb == "list":
+        rows = await describe_schedules(client, domain, settings.task_queue_prefix)
+        print(f"{'SCHEDULE':60} {'CRON':14} {'STATE':7} NEXT RUN")
+        for row in rows:
+            state = "paused" if row.paused else "active"
+            upcoming = row.next_run.isoformat(timespec="seconds") if row.next_run else "-"
+            print(f"{row.id:60} {row.cron:14} {state:7} {upcoming}")
+        return 0
+    if verb == "sync":
+        report = await sync_schedules(client, domain, settings.task_queue_prefix)
+        for label in ("created", "updated", "unchanged", "deleted"):
+            for schedule_id in getattr(report, label):
+                print(f"{label:9} {schedule_id}")
+        return 0
+    declaration = declaration_named(domain, args.resource, args.name)
+    schedule_id = declaration.schedule_id_for(settings.task_queue_prefix)
+    handle = client.get_schedule_handle(schedule_id)
+    if verb == "pause":
+        await handle.pause(note="paused with worker.py schedules pause")
+    elif verb == "unpause":
+        await handle.unpause(note="unpaused with worker.py schedules unpause")
+    else:
+        await handle.trigger()
+    print(f"{verb}: {schedule_id}")
+    return 0
+
+
+async def trigger_command(
+    args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
+) -> int:
+    """``trigger run <resource> <trigger> <pk>``."""
+    trigger = domain.get_trigger(args.resource, args.trigger)
+    ember = await TriggerClient.from_settings(domain, settings, client=client)
+    record = (trigger.resource.model, args.pk)
+    actor_ref = None
+    if args.actor_ref:
+        try:
+            actor_ref = json.loads(args.actor_ref)
+        except json.JSONDecodeError as error:
+            raise InvalidArgument(
+                f"--actor-ref: expected a JSON object such as "
+                f'\'{{"type": "users", "id": 7}}\', found {args.actor_ref!r} ({error})'
+            ) from None
+    handle = await ember.run_trigger(record, trigger, tenant=args.tenant, actor_ref=actor_ref)
+    print(f"started {handle.id}")
+    if args.wait:
+        outcome = await handle.result()
+        print(f"outcome {outcome.status} after {outcome.attempts} attempt(s)")
+    return 0
+
+
+async def status_command(domain: Domain, settings: Settings, client: Client) -> int:
+    """``status``: one line per trigger, then the outbox."""
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    try:
+        with database_errors(engine):
+            rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
+            outbox = await outbox_line(engine, domain)
+    finally:
+        await engine.dispose()
+    for row in rows:
+        scanned = row.last_scan.isoformat(timespec="seconds") if row.last_scan else "never"
+        print(f"{row.line()} last_scan={scanned}")
+    print(outbox)
+    return 0
 
 
 async def execute(args: argparse.Namespace) -> int:
@@ -398,10 +284,22 @@ async def execute(args: argparse.Namespace) -> int:
     if args.command == "run":
         await run_until_signalled(EmberWorker(domain, settings))
         return 0
-    from workflows.commands import check_arguments, run_client_command
-
     check_arguments(args, domain)  # before connecting: a typo is not a network problem
-    return await run_client_command(args, domain, settings, await connect_with(settings))
+    client = await connect_with(settings)
+    if args.command == "schedules":
+        return await schedules_command(args, domain, settings, client)
+    if args.command == "trigger":
+        return await trigger_command(args, domain, settings, client)
+    return await status_command(domain, settings, client)
+
+
+def one_line(error: Exception) -> str:
+    """``error`` on one line: an EmberError's message says what was expected, what was
+    found and the fix; any other exception is unexpected and also named by its type."""
+    message = " ".join(str(error).split())
+    if isinstance(error, EmberError):
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return asyncio.run(execute(args))
-    except RegistryError as error:
+    except RegistryError as error:  # every problem of the registry, one a line
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -421,9 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        line = " ".join(str(message).split()) or type(error).__name__  # one line, always
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
 
 

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
+from registry.errors import EmberError
 
-class AttemptTimedOut(Exception):
+
+class AttemptTimedOut(EmberError):
     """The attempt ran out of time (or its caller gave up on it); nothing it did was committed."""
 
     def __init__(self, seconds: float | None) -> None:

@@ -32,7 +32,6 @@ TRIGGER_KEY = SearchAttributeKey.for_keyword(naming.TRIGGER_ATTRIBUTE)
 RESOURCE_KEY = SearchAttributeKey.for_keyword(naming.RESOURCE_ATTRIBUTE)
 TENANT_KEY = SearchAttributeKey.for_keyword(naming.TENANT_ATTRIBUTE)
 RECORD_KEY = SearchAttributeKey.for_keyword(naming.RECORD_ATTRIBUTE)
-OUTCOME_KEY = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 
 
 def retry_spec(

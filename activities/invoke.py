@@ -19,16 +19,16 @@ from activities.types import (
     TIMEOUT_ERROR,
     ActionResult,
 )
-from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, Snooze
+from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
 from registry.actions import Policy
 from registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
 
 
-class NoLongerApplies(Exception):
+class NoLongerApplies(EmberError):
     """The record no longer matches the trigger's condition (or is gone)."""
 
 
-class Forbidden(Exception):
+class Forbidden(EmberError):
     """The action's policy denied the run: it ends ``discarded/forbidden``, without on_error."""
 
     def __init__(self) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from activities.deadline import Deadline
 from registry import Action
+from registry.errors import EmberError
 
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]
@@ -27,7 +28,7 @@ OWNED = "ember.owned"  # Session.info keys
 MISUSED = "ember.misused"
 
 
-class TransactionOwned(Exception):
+class TransactionOwned(EmberError, RuntimeError):
     """An action tried to end the transaction Ember owns."""
 
     def __init__(self, method: str) -> None:

@@ -1,6 +1,6 @@
 """The dataclasses workflows and activities exchange: one in, one out for each.
 
-Pure dataclasses only: this module is imported inside the workflow sandbox.
+Pure dataclasses only: workflow code imports this module and must stay deterministic.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmarks of Ember against its peers (DESIGN.md section 9).
+"""Benchmarks of Ember against its peers (README "Performance").
 
 ``python -m bench.run --quick|--full`` (``make bench-quick`` / ``make bench``) runs, on one
 embedded PostgreSQL and one Temporal dev server, the same work for every contender: a table

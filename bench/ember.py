@@ -98,7 +98,7 @@ async def scan_and_wait(run: EmberRun, stack: Stack, rows: int, timeout: float) 
 
 
 async def warm_up(run: EmberRun, stack: Stack) -> None:
-    """A few rows first: imports, the workflow sandbox and connection pools warm up."""
+    """A few rows first: imports and connection pools warm up."""
     await schema.seed(stack.conninfo, WARMUP_ROWS, first=WARMUP_FIRST)
     handle = await run.client.schedule(run.trigger)
     await schema.wait_until_done(stack.conninfo, WARMUP_ROWS, timeout=60)

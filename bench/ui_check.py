@@ -3,12 +3,13 @@
     python -m bench.ui_check          # or: make ui-check
 
 Starts a :class:`~workflows.testing.devstack.DevStack` in a temporary root on free ports, runs an
-:class:`~worker.EmberWorker` for the helpdesk example against it, fires every trigger
-schedule once (:func:`worker.scan_now`), runs ``escalate_urgent_now`` for one ticket as an
-admin (so one run carries an actor in its memo) and waits until some ``escalate_stale``
-record workflows have completed. Then headless Chromium renders three UI pages and saves
-a screenshot of each in ``bench/results/`` (and, for a page that fails its check, the
-rendered DOM beside it as ``.html``):
+:class:`~workflows.worker.EmberWorker` for the helpdesk example against it, fires every
+trigger schedule once (:func:`workflows.testing.devstack.scan_now`), runs
+``escalate_urgent_now`` for one ticket as an admin (so one run carries an actor in its
+memo) and waits until some ``escalate_stale`` record workflows have completed. Then
+headless Chromium renders three UI pages and saves a screenshot of each in
+``bench/results/`` (and, for a page that fails its check, the rendered DOM beside it as
+``.html``):
 
 - ``ui.png``: the workflow list filtered by ``EmberTrigger="escalate_stale"``; it must list
   record workflows (ids ``ember/helpdesk/tickets/escalate_stale/...``, type
@@ -50,10 +51,10 @@ from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
 from registry import naming
-from worker import EmberWorker, scan_now
 from workflows.client import TriggerClient
 from workflows.settings import Settings
-from workflows.testing.devstack import DevStack, free_port
+from workflows.testing.devstack import DevStack, free_port, scan_now
+from workflows.worker import EmberWorker
 
 logger = logging.getLogger("ember.ui_check")
 T = TypeVar("T")

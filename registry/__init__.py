@@ -11,7 +11,15 @@ from registry.context import ActionContext, ErrorInfo
 from registry.control import Cancel, Discard, Snooze
 from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
-from registry.errors import Problem, RegistryError
+from registry.errors import (
+    ConfigurationError,
+    EmberError,
+    InvalidArgument,
+    Problem,
+    RegistryError,
+    UnknownDeclaration,
+    WrongType,
+)
 from registry.options import Backoff, ScheduleOptions, TriggerOptions
 from registry.outbox import enqueue_trigger
 from registry.resource import Resource
@@ -26,9 +34,12 @@ __all__ = [
     "ActorRef",
     "Backoff",
     "Cancel",
+    "ConfigurationError",
     "Discard",
     "Domain",
+    "EmberError",
     "ErrorInfo",
+    "InvalidArgument",
     "Problem",
     "RegistryError",
     "Resource",
@@ -38,6 +49,8 @@ __all__ = [
     "Snooze",
     "Trigger",
     "TriggerOptions",
+    "UnknownDeclaration",
+    "WrongType",
     "ago",
     "checks",
     "create_ember_tables",

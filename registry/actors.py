@@ -8,10 +8,12 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.errors import EmberError, InvalidArgument, WrongType
+
 ActorRef = dict[str, Any]
 
 
-class ActorNotFound(LookupError):
+class ActorNotFound(EmberError, LookupError):
     """An actor reference could not be turned back into an actor."""
 
 
@@ -43,13 +45,13 @@ class RowActorPersister:
         type_name = getattr(type(actor), "__tablename__", type(actor).__name__)
         if type_name not in self.models:
             known = ", ".join(sorted(self.models)) or "none"
-            raise TypeError(
+            raise WrongType(
                 f"actor: expected an instance of one of ({known}), found {type(actor).__name__}; "
                 "fix: pass such a row, or give the resource an actor_persister that knows it"
             )
         (pk,) = inspect(actor).identity or (None,)
         if pk is None:
-            raise ValueError(
+            raise InvalidArgument(
                 f"actor: expected a {type_name} row with a primary key, found an unsaved one; "
                 "fix: flush the actor before using it"
             )
@@ -77,7 +79,7 @@ def store_actor(persister: ActorPersister | None, resource: str, actor: Any) -> 
     if actor is None:
         return None
     if persister is None:
-        raise TypeError(
+        raise WrongType(
             f"actor: expected resource {resource!r} to have an actor_persister, found none; "
             "fix: pass actor_persister=RowActorPersister(User) to domain.resource(...)"
         )

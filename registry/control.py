@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from registry.errors import EmberError, InvalidArgument
+
 MAX_SNOOZE = timedelta(days=36500)  # 100 years: beyond any use, inside a timer (292 years)
 
 
-class Snooze(Exception):
+class Snooze(EmberError):
     """Run the action again after ``seconds``, without using an attempt.
 
     An action may ``return Snooze(60)`` or ``raise Snooze(60)``; either way its
@@ -19,7 +21,7 @@ class Snooze(Exception):
     def __init__(self, seconds: float | timedelta) -> None:
         found = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
         if not 0 <= found <= MAX_SNOOZE.total_seconds():  # also false for NaN
-            raise ValueError(
+            raise InvalidArgument(
                 f"Snooze expects a finite duration from 0 to {MAX_SNOOZE.total_seconds():.0f}s "
                 f"(100 years), found {found}s; fix: snooze for a finite, non-negative time"
             )
@@ -43,7 +45,7 @@ def snooze_wait(seconds: float) -> float:
     return min(max(seconds, 0.0), MAX_SNOOZE.total_seconds())
 
 
-class Cancel(Exception):
+class Cancel(EmberError):
     """End the run ``cancelled``: no retry, no on_error; the transaction rolls back."""
 
     def __init__(self, reason: str = "cancelled") -> None:
@@ -51,7 +53,7 @@ class Cancel(Exception):
         super().__init__(reason)
 
 
-class Discard(Exception):
+class Discard(EmberError):
     """End the run ``discarded`` at once: no retry; on_error runs; the transaction rolls back."""
 
     def __init__(self, reason: str = "discarded") -> None:

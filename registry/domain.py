@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from registry.declarations import ScheduledAction, Trigger
-from registry.errors import Problem, RegistryError
+from registry.errors import Problem, RegistryError, UnknownDeclaration
 from registry.names import name_problem
 from registry.resource import Resource, TenantSource
 from registry.validation import validate_domain
@@ -121,29 +121,33 @@ class Domain:
         return max(sizes, default=None)
 
     def get_resource(self, name: str) -> Resource:
-        """The resource called ``name``; a KeyError lists the known ones."""
+        """The resource called ``name``; an UnknownDeclaration (a KeyError) lists the known."""
         try:
             return self.resources[name]
         except KeyError:
             known = ", ".join(sorted(self.resources)) or "none"
-            raise KeyError(
+            raise UnknownDeclaration(
                 f"resource: expected one of ({known}) in domain {self.name!r}, found {name!r}"
             ) from None
 
     def get_trigger(self, resource: str, name: str) -> Trigger:
-        """The trigger ``name`` of ``resource``; a KeyError lists the known ones."""
+        """The trigger ``name`` of ``resource``; an UnknownDeclaration lists the known ones."""
         triggers = self.get_resource(resource).triggers
         if name not in triggers:
             known = ", ".join(sorted(triggers)) or "none"
-            raise KeyError(f"trigger: expected one of ({known}) on {resource!r}, found {name!r}")
+            raise UnknownDeclaration(
+                f"trigger: expected one of ({known}) on {resource!r}, found {name!r}"
+            )
         return triggers[name]
 
     def get_schedule(self, resource: str, name: str) -> ScheduledAction:
-        """The scheduled action ``name`` of ``resource``."""
+        """The scheduled action ``name`` of ``resource``; UnknownDeclaration lists the known."""
         schedules = self.get_resource(resource).schedules
         if name not in schedules:
             known = ", ".join(sorted(schedules)) or "none"
-            raise KeyError(f"schedule: expected one of ({known}) on {resource!r}, found {name!r}")
+            raise UnknownDeclaration(
+                f"schedule: expected one of ({known}) on {resource!r}, found {name!r}"
+            )
         return schedules[name]
 
     def problems(self, queues: Iterable[str] | None = None) -> list[Problem]:

@@ -1,9 +1,38 @@
-"""Registry problems: one located message per problem, all reported together."""
+"""Ember's exceptions: one root, ``EmberError``, and the located problems of a registry.
+
+Each class keeps the builtin base callers may already catch (``ValueError``,
+``KeyError``, ``TypeError``), so ``except EmberError`` and ``except ValueError`` both work.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+class EmberError(Exception):
+    """The root of every exception Ember raises: catch it to catch any of them."""
+
+
+class ConfigurationError(EmberError, ValueError):
+    """A setting Ember cannot use (``EMBER_*``, ``--app``...); the message names the fix."""
+
+
+class InvalidArgument(EmberError, ValueError):
+    """An argument Ember cannot use, e.g. a record without a primary key; the message
+    says what was expected, what was found and the fix."""
+
+
+class WrongType(EmberError, TypeError):
+    """An argument of the wrong kind, e.g. a record of another model."""
+
+
+class UnknownDeclaration(EmberError, KeyError):
+    """No resource, trigger or scheduled action of that name (the message lists the known)."""
+
+    def __str__(self) -> str:
+        # The message as written, not KeyError's quoted repr of it.
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -26,7 +55,7 @@ class Problem:
         return f"{self.path}: expected {self.expected}, found {self.found}; fix: {self.fix}"
 
 
-class RegistryError(ValueError):
+class RegistryError(EmberError, ValueError):
     """The registry is invalid; ``problems`` lists every problem found."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

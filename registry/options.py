@@ -1,15 +1,20 @@
-"""Trigger and scheduled-action options: frozen pydantic models, misspellings rejected."""
+"""Trigger and scheduled-action options: frozen pydantic models, misspellings rejected,
+and their validation errors as located problems."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import ColumnClause
+
+from registry.errors import Problem
 
 State = Literal["active", "paused", "deleted"]
 TenantList = Sequence[str] | Callable[..., Any]
@@ -127,3 +132,55 @@ class ScheduleOptions(_Options):
     tenants: TenantList | None = Field(default=None, description="tenants (resource's)")
 
     _normalise_action = field_validator("action", mode="before")(_name_of)
+
+
+def option_problems(path: str, error: ValidationError, model: type[BaseModel]) -> list[Problem]:
+    """Turn a pydantic error on declared options into located problems.
+
+    A value no member of a union option accepts (``backoff``, ``list_tenants``)
+    is one problem at the option, listing what each member expected.
+    """
+    problems: dict[str, Problem] = {}
+    known = sorted(model.model_fields)
+    for item in error.errors():
+        loc = _option_loc(model, item["loc"])
+        option = dotted(loc) or "options"
+        found = repr(item.get("input"))
+        if item["type"] == "extra_forbidden" and len(loc) > 1:  # inside Backoff(...)
+            hint = f"remove {loc[-1]!r} from {loc[0]}"
+            problem = Problem(f"{path}.{option}", "a known field", "unknown field", hint)
+        elif item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(option, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(known)}"
+            problem = Problem(f"{path}.{option}", "a known option", "unknown option", hint)
+        elif item["type"] == "missing":
+            problem = Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=...")
+        else:
+            message = item["msg"][:1].lower() + item["msg"][1:]
+            expected = message.removeprefix("input should be ").removeprefix("value error, ")
+            earlier = problems.get(f"{path}.{option}")
+            if earlier is not None:
+                expected = f"{earlier.expected} or {expected}"
+            problem = Problem(f"{path}.{option}", expected, found, f"change {option}")
+        problems[problem.path] = problem
+    # A value that got inside one union member (backoff={"initial": -1}) is located there;
+    # the other members' "not my type" errors at the option itself are noise.
+    return [
+        problem
+        for problem in problems.values()
+        if not any(other.startswith(f"{problem.path}.") for other in problems)
+    ]
+
+
+def _option_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """``loc`` without the member labels pydantic inserts after a union option's name."""
+    field = model.model_fields.get(str(loc[0])) if loc else None
+    union = field is not None and get_origin(field.annotation) in (Union, UnionType)
+    if union and len(loc) > 1 and isinstance(loc[1], str):
+        return (loc[0], *loc[2:])
+    return loc
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a path; a key that is not printable (``"\\n"``) as its repr."""
+    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in loc)

@@ -12,8 +12,7 @@ from registry.actions import Action, ActionFunction, Policy, positional_arity
 from registry.actors import ActorPersister
 from registry.declarations import ScheduledAction, Trigger
 from registry.errors import Problem
-from registry.options import ScheduleOptions, TriggerOptions
-from registry.validation import option_problems
+from registry.options import ScheduleOptions, TriggerOptions, option_problems
 
 if TYPE_CHECKING:
     from registry.domain import Domain

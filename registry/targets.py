@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
-from registry.errors import RegistryError
+from registry.errors import InvalidArgument, RegistryError, WrongType
 from registry.keys import decode_key
 from registry.resource import Resource
 from registry.tenancy import check_schema_name, refused
@@ -33,13 +33,13 @@ def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
     """The trigger object, given it or its name (``name`` or ``resource.name``)."""
     if isinstance(trigger, Trigger):
         if trigger.resource.domain is not domain:
-            raise ValueError(
+            raise InvalidArgument(
                 f"trigger: expected a trigger of domain {domain.name!r}, found {trigger.path}; "
                 "fix: use the client of that trigger's domain"
             )
         return trigger
     if not isinstance(trigger, str):
-        raise TypeError(f"trigger: expected a Trigger or its name, found {type(trigger).__name__}")
+        raise WrongType(f"trigger: expected a Trigger or its name, found {type(trigger).__name__}")
     resource_name, _, name = trigger.rpartition(".")
     matches = [
         t
@@ -49,7 +49,7 @@ def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
     if len(matches) != 1:
         known = ", ".join(f"{t.resource.name}.{t.name}" for t in domain.triggers) or "none"
         found = "an ambiguous name" if matches else "no such trigger"
-        raise ValueError(
+        raise InvalidArgument(
             f"trigger: expected one of ({known}), found {trigger!r} ({found}); "
             "fix: use 'resource.trigger' or the Trigger object"
         )
@@ -59,7 +59,7 @@ def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
 def resolve_schedule(domain: Domain, scheduled: ScheduledAction) -> ScheduledAction:
     """``scheduled``, once it is known to belong to ``domain``."""
     if scheduled.resource.domain is not domain:
-        raise ValueError(
+        raise InvalidArgument(
             f"schedule: expected a scheduled action of domain {domain.name!r}, found "
             f"{scheduled.path}; fix: use the client of that scheduled action's domain"
         )
@@ -70,12 +70,12 @@ def triggers_of(domain: Domain, target: Any) -> list[Trigger]:
     """The triggers a drain covers: a domain's, a resource's, or one trigger."""
     if isinstance(target, Domain):
         if target is not domain:
-            raise ValueError(f"target: expected domain {domain.name!r}, found {target.name!r}")
+            raise InvalidArgument(f"target: expected domain {domain.name!r}, found {target.name!r}")
         return domain.triggers
     if isinstance(target, Resource):
         return list(domain.get_resource(target.name).triggers.values())
     if isinstance(target, ScheduledAction):
-        raise TypeError(
+        raise WrongType(
             f"target: expected a domain, resource or trigger, found scheduled action "
             f"{target.path}; fix: use ember.schedule(...) for scheduled actions"
         )
@@ -91,11 +91,11 @@ def record_target(
     if isinstance(record, tuple) and len(record) == 2 and isinstance(record[0], type):
         record_model, pk = record
         if record_model is not model:
-            raise TypeError(_wrong_model(trigger, record_model.__name__))
+            raise WrongType(_wrong_model(trigger, record_model.__name__))
     elif isinstance(record, model):
         identity = inspect(record).identity
         if identity is None:
-            raise ValueError(
+            raise InvalidArgument(
                 f"record: expected a saved {model.__name__}, found one without a primary key; "
                 "fix: flush or commit it first"
             )
@@ -103,15 +103,15 @@ def record_target(
         if resource.tenant_column is not None:
             tenant = _own_tenant(trigger, getattr(record, resource.tenant_column), tenant)
     else:
-        raise TypeError(_wrong_model(trigger, type(record).__name__))
+        raise WrongType(_wrong_model(trigger, type(record).__name__))
     key = _checked_key(resource, pk)
     if tenant is not None and not resource.is_tenanted:
-        raise ValueError(
+        raise InvalidArgument(
             f"tenant: expected none ({trigger.path} has no tenants), found {tenant!r}; "
             "fix: drop tenant=, or declare tenant_column= / tenant_schema= on the resource"
         )
     if resource.is_tenanted and tenant is None:
-        raise ValueError(
+        raise InvalidArgument(
             f"tenant: expected the tenant of this {model.__name__} ({trigger.path} is tenanted), "
             "found none; fix: pass tenant=... or a model instance"
         )
@@ -123,7 +123,7 @@ def record_target(
 
 
 def check_schema_tenant(resource: Resource, tenant: str | None) -> None:
-    """For a ``tenant_schema`` resource: refuse (ValueError) what cannot name a schema."""
+    """For a ``tenant_schema`` resource: refuse (InvalidArgument) what cannot name a schema."""
     if resource.tenant_schema:
         with refused():
             check_schema_name(resource, tenant)
@@ -132,7 +132,7 @@ def check_schema_tenant(resource: Resource, tenant: str | None) -> None:
 def enqueueable(trigger: Any) -> Trigger:
     """``trigger`` itself, once it is known to be a valid trigger with a record action."""
     if not isinstance(trigger, Trigger):
-        raise TypeError(
+        raise WrongType(
             f"trigger: expected the Trigger that resource.trigger(...) returned, found "
             f"{type(trigger).__name__} {trigger!r}; fix: pass the Trigger object"
         )
@@ -148,7 +148,7 @@ def enqueueable(trigger: Any) -> Trigger:
 def _own_tenant(trigger: Trigger, own: Any, given: str | None) -> str | None:
     if given is None or own is None or str(given) == str(own):
         return own if own is not None else given
-    raise ValueError(
+    raise InvalidArgument(
         f"tenant: expected the record's own tenant {own!r} ({trigger.path} filters on "
         f"{trigger.resource.tenant_column}), found tenant={given!r}; fix: drop tenant= or pass "
         "the record of that tenant"
@@ -160,7 +160,7 @@ def _checked_key(resource: Resource, pk: Any) -> str:
         decode_key(resource, str(pk))
     except (TypeError, ValueError):
         expected = resource.primary_key.type.python_type.__name__
-        raise ValueError(
+        raise InvalidArgument(
             f"pk: expected a {expected} key for {resource.name}, found {pk!r}; "
             "fix: pass the record's primary key value"
         ) from None
@@ -170,14 +170,14 @@ def _checked_key(resource: Resource, pk: Any) -> str:
 def _check_input(trigger: Trigger, action_input: dict[str, Any]) -> None:
     size = len(json.dumps(action_input, default=str).encode())
     if size > PAYLOAD_LIMIT:
-        raise ValueError(
+        raise InvalidArgument(
             f"input: expected at most {PAYLOAD_LIMIT} bytes (Temporal's payload limit), found "
             f"{size}; fix: pass a reference (an id) and load the data in the action"
         )
     try:
         trigger.action.parse_input(action_input)
     except ValidationError as error:
-        raise ValueError(
+        raise InvalidArgument(
             f"input: expected input accepted by {trigger.action.name}'s model, found "
             f"{action_input!r} ({error.error_count()} errors: {error.errors()[0]['msg']}); "
             "fix: match the action's input model"

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.errors import EmberError, InvalidArgument
 from registry.resource import Resource
 from registry.tables import outbox, trigger_completions
 
@@ -32,21 +33,21 @@ _LOOKUP = text(
 )
 
 
-class TenantNotFound(Exception):
+class TenantNotFound(EmberError):
     """The tenant of a ``tenant_schema`` resource names no schema holding its table.
 
-    A worker ends the run ``cancelled`` (``TENANT_NOT_FOUND``); client calls
-    raise it as a ValueError (``refused``), so an action calling them fails as usual.
+    A worker ends the run ``cancelled`` (``TENANT_NOT_FOUND``); client calls raise it as
+    an InvalidArgument, a ValueError (``refused``), so an action calling them fails as usual.
     """
 
 
 @contextmanager
 def refused() -> Iterator[None]:
-    """Raise a ``TenantNotFound`` from the block as the ValueError of bad input."""
+    """Raise a ``TenantNotFound`` from the block as the InvalidArgument of bad input."""
     try:
         yield
     except TenantNotFound as error:
-        raise ValueError(str(error)) from None
+        raise InvalidArgument(str(error)) from None
 
 
 def check_schema_name(resource: Resource, tenant: str | None) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from types import UnionType
-from typing import TYPE_CHECKING, Any, Union, get_origin
+from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
 from pydantic import BaseModel, ValidationError
@@ -17,7 +15,7 @@ from sqlalchemy.orm import Mapper
 from registry.actions import Action, accepts, parameters_text
 from registry.errors import Problem
 from registry.names import name_problem
-from registry.options import Backoff
+from registry.options import Backoff, dotted
 from registry.wherecheck import where_problems
 
 if TYPE_CHECKING:
@@ -26,58 +24,6 @@ if TYPE_CHECKING:
     from registry.resource import Resource
 
 SUPPORTED_KEY_TYPES = (int, str, uuid.UUID)
-
-
-def option_problems(path: str, error: ValidationError, model: type[BaseModel]) -> list[Problem]:
-    """Turn a pydantic error on declared options into located problems.
-
-    A value no member of a union option accepts (``backoff``, ``list_tenants``)
-    is one problem at the option, listing what each member expected.
-    """
-    problems: dict[str, Problem] = {}
-    known = sorted(model.model_fields)
-    for item in error.errors():
-        loc = _option_loc(model, item["loc"])
-        option = _dotted(loc) or "options"
-        found = repr(item.get("input"))
-        if item["type"] == "extra_forbidden" and len(loc) > 1:  # inside Backoff(...)
-            hint = f"remove {loc[-1]!r} from {loc[0]}"
-            problem = Problem(f"{path}.{option}", "a known field", "unknown field", hint)
-        elif item["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(option, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(known)}"
-            problem = Problem(f"{path}.{option}", "a known option", "unknown option", hint)
-        elif item["type"] == "missing":
-            problem = Problem(f"{path}.{option}", "a value", "nothing", f"pass {option}=...")
-        else:
-            message = item["msg"][:1].lower() + item["msg"][1:]
-            expected = message.removeprefix("input should be ").removeprefix("value error, ")
-            earlier = problems.get(f"{path}.{option}")
-            if earlier is not None:
-                expected = f"{earlier.expected} or {expected}"
-            problem = Problem(f"{path}.{option}", expected, found, f"change {option}")
-        problems[problem.path] = problem
-    # A value that got inside one union member (backoff={"initial": -1}) is located there;
-    # the other members' "not my type" errors at the option itself are noise.
-    return [
-        problem
-        for problem in problems.values()
-        if not any(other.startswith(f"{problem.path}.") for other in problems)
-    ]
-
-
-def _option_loc(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    """``loc`` without the member labels pydantic inserts after a union option's name."""
-    field = model.model_fields.get(str(loc[0])) if loc else None
-    union = field is not None and get_origin(field.annotation) in (Union, UnionType)
-    if union and len(loc) > 1 and isinstance(loc[1], str):
-        return (loc[0], *loc[2:])
-    return loc
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as a path; a key that is not printable (``"\\n"``) as its repr."""
-    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in loc)
 
 
 def is_valid_cron(expression: str) -> bool:
@@ -266,7 +212,7 @@ def _input_problems(
         model.model_validate(raw)
     except ValidationError as error:
         for item in error.errors():
-            field = _dotted(item["loc"]) or "input"
+            field = dotted(item["loc"]) or "input"
             yield Problem(
                 f"{path}.{field}",
                 f"input accepted by {model.__name__} ({item['msg']})",

@@ -10,15 +10,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
-with workflow.unsafe.imports_passed_through():
-    from activities.types import (
-        ACTOR_ERROR,
-        DISCARD_ERROR,
-        TIMEOUT_ERROR,
-        ActionResult,
-        FailureInfo,
-        RetrySpec,
-    )
+from activities.types import (
+    ACTOR_ERROR,
+    DISCARD_ERROR,
+    TIMEOUT_ERROR,
+    ActionResult,
+    FailureInfo,
+    RetrySpec,
+)
 
 LOCK_RETRY = timedelta(seconds=1)
 # A local activity's retries wait in durable timers (not in the worker's memory) beyond

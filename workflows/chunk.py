@@ -8,26 +8,23 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
-# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
-# not re-import them for every run.
-with workflow.unsafe.imports_passed_through():
-    from activities.metrics import count_runs
-    from activities.types import (
-        ActionRequest,
-        ChunkItem,
-        ChunkOutcome,
-        ChunkRequest,
-        ChunkResult,
-        ChunkRun,
-        FailureInfo,
-        Outcome,
-        RetrySpec,
-    )
-    from registry import naming
-    from registry.control import snooze_wait
-    from workflows.attempts import LOCK_RETRY
-    from workflows.compensation import compensate
-    from workflows.started import run_started_at
+from activities.metrics import count_runs
+from activities.types import (
+    ActionRequest,
+    ChunkItem,
+    ChunkOutcome,
+    ChunkRequest,
+    ChunkResult,
+    ChunkRun,
+    FailureInfo,
+    Outcome,
+    RetrySpec,
+)
+from registry import naming
+from registry.control import snooze_wait
+from workflows.attempts import LOCK_RETRY
+from workflows.compensation import compensate
+from workflows.started import run_started_at
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")

@@ -21,7 +21,7 @@ from activities.types import (
     ScanSummary,
     ScheduledOutcome,
 )
-from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
+from registry import ActorRef, Domain, EmberError, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
 from registry.signing import ANY, Scope, Signer
 from registry.targets import (
@@ -39,7 +39,7 @@ from workflows.settings import Settings
 Target = Domain | Resource | Trigger | ScheduledAction | str
 
 
-class DrainTooLarge(RuntimeError):
+class DrainTooLarge(EmberError, RuntimeError):
     """A drain's scan started more runs than one drain can wait for."""
 
 
@@ -109,15 +109,22 @@ class TriggerClient:
         return cls(client, domain, **options)
 
     @classmethod
-    async def from_settings(cls, domain: Domain, settings: Settings) -> TriggerClient:
-        """Connect with the same ``EMBER_*`` settings the worker uses."""
+    async def from_settings(
+        cls, domain: Domain, settings: Settings, *, client: Client | None = None, **options: Any
+    ) -> TriggerClient:
+        """A client matching workers run with ``settings`` (task queue prefix, signing key).
+
+        ``client``: an existing Temporal client, else one connected with the settings;
+        ``options`` as for the constructor.
+        """
         from workflows.connection import connect_with
 
         return cls(
-            await connect_with(settings),
+            client or await connect_with(settings),
             domain,
             task_queue_prefix=settings.task_queue_prefix,
             signing_key=settings.signing_key(),
+            **options,
         )
 
     async def run_trigger(

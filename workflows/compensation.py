@@ -6,21 +6,17 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
-# not re-import them for every run.
-with workflow.unsafe.imports_passed_through():
-    from activities.types import (
-        ACTOR_ERROR,
-        DISCARD_ERROR,
-        FORBIDDEN_ERROR,
-        ActionRequest,
-        FailureInfo,
-        Outcome,
-        RetrySpec,
-    )
-    from registry import naming
-    from workflows.attempts import LOCK_RETRY, execute_action
-
+from activities.types import (
+    ACTOR_ERROR,
+    DISCARD_ERROR,
+    FORBIDDEN_ERROR,
+    ActionRequest,
+    FailureInfo,
+    Outcome,
+    RetrySpec,
+)
+from registry import naming
+from workflows.attempts import LOCK_RETRY, execute_action
 
 # Failures that end the run ``discarded``; those not acted on behalf of anyone skip on_error.
 DISCARDING = (DISCARD_ERROR, ACTOR_ERROR, FORBIDDEN_ERROR)

@@ -14,18 +14,18 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, TLSConfig
 
-from registry import naming
+from registry import ConfigurationError, EmberError, naming
 from workflows.settings import Settings
 
 _runtimes: dict[str, Runtime] = {}
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 
-class SearchAttributeError(RuntimeError):
+class SearchAttributeError(EmberError, RuntimeError):
     """The server lacks Ember's search attributes and would not register them."""
 
 
-class TemporalUnreachable(RuntimeError):
+class TemporalUnreachable(EmberError, RuntimeError):
     """No Temporal frontend answered at the address (a one-line message saying what to fix)."""
 
     def __init__(self, address: str, found: str) -> None:
@@ -49,7 +49,7 @@ def _connect_failure(error: RuntimeError) -> str:
     return text[:300]
 
 
-class MetricsUnavailable(RuntimeError):
+class MetricsUnavailable(EmberError, RuntimeError):
     """The Prometheus exporter could not serve on the address (one line naming the setting)."""
 
 
@@ -84,17 +84,17 @@ def tls_config(
     implied by an API key or a server CA; ``tls=False`` turns it off even then.
 
     Raises:
-        ValueError: only one of ``cert`` and ``key``, or ``tls=False`` with them.
+        ConfigurationError: only one of ``cert`` and ``key``, or ``tls=False`` with them.
     """
     ca = Path(server_ca).read_bytes() if server_ca else None
     if cert or key:
         if not (cert and key):
-            raise ValueError(
+            raise ConfigurationError(
                 "EMBER_TEMPORAL_TLS_CERT / EMBER_TEMPORAL_TLS_KEY: expected both paths, "
                 "found only one; fix: set both for mTLS, or neither"
             )
         if tls is False:
-            raise ValueError(
+            raise ConfigurationError(
                 "EMBER_TEMPORAL_TLS: expected it on (or unset) with a client certificate, "
                 "found it off; fix: unset EMBER_TEMPORAL_TLS, or drop the certificate"
             )

@@ -11,21 +11,18 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
-# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
-# not re-import them for every run.
-with workflow.unsafe.imports_passed_through():
-    from activities.metrics import SCAN_TO_START, count_runs, record_latency
-    from activities.types import (
-        ActionRequest,
-        FailureInfo,
-        Outcome,
-        RecordRun,
-    )
-    from registry import naming
-    from registry.control import snooze_wait
-    from workflows.attempts import failure_of, run_attempts
-    from workflows.compensation import compensate
-    from workflows.started import run_started_at
+from activities.metrics import SCAN_TO_START, count_runs, record_latency
+from activities.types import (
+    ActionRequest,
+    FailureInfo,
+    Outcome,
+    RecordRun,
+)
+from registry import naming
+from registry.control import snooze_wait
+from workflows.attempts import failure_of, run_attempts
+from workflows.compensation import compensate
+from workflows.started import run_started_at
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SNOOZES_PER_RUN = 200

@@ -8,18 +8,17 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-with workflow.unsafe.imports_passed_through():
-    from activities.types import (
-        TENANTS_NOT_FOUND_LISTED,
-        ScanPage,
-        ScanPageRequest,
-        ScanRequest,
-        ScanSummary,
-        TenantsRequest,
-        TenantsResult,
-    )
-    from registry import naming
-    from workflows.started import run_started_at
+from activities.types import (
+    TENANTS_NOT_FOUND_LISTED,
+    ScanPage,
+    ScanPageRequest,
+    ScanRequest,
+    ScanSummary,
+    TenantsRequest,
+    TenantsResult,
+)
+from registry import naming
+from workflows.started import run_started_at
 
 PAGES_PER_RUN = 100
 PAGE_TIMEOUT = timedelta(minutes=10)

@@ -5,22 +5,19 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-# Dataclasses, names and deterministic helpers: passed through, so the sandbox does
-# not re-import them for every run.
-with workflow.unsafe.imports_passed_through():
-    from activities.types import (
-        Outcome,
-        ScheduledActionRequest,
-        ScheduledOutcome,
-        ScheduledRun,
-        TenantsRequest,
-        TenantsResult,
-    )
-    from registry import naming
-    from registry.control import snooze_wait
-    from workflows.attempts import failure_of, run_attempts
-    from workflows.compensation import unhandled
-    from workflows.scan import PAGE_TIMEOUT
+from activities.types import (
+    Outcome,
+    ScheduledActionRequest,
+    ScheduledOutcome,
+    ScheduledRun,
+    TenantsRequest,
+    TenantsResult,
+)
+from registry import naming
+from registry.control import snooze_wait
+from workflows.attempts import failure_of, run_attempts
+from workflows.compensation import unhandled
+from workflows.scan import PAGE_TIMEOUT
 
 
 @workflow.defn(name=naming.SCHEDULED_ACTION_WORKFLOW)

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from registry import naming
+from registry import ConfigurationError, naming
 from registry.signing import DEFAULT_MAX_AGE
 
 DEFAULT_CONCURRENCY = 10
@@ -33,6 +33,10 @@ TEST_PREFIX = "EMBER_TEST_"
 DEFAULT_WORKFLOW_CACHE_SIZE = 1000
 CHUNK_CACHE_RECORDS = 50_000
 MIN_WORKFLOW_CACHE_SIZE = 10
+
+
+class SettingsError(ConfigurationError):
+    """Settings that do not validate; the message names each variable to fix, on one line."""
 
 
 def parse_queues(value: Any) -> dict[str, int]:
@@ -234,9 +238,9 @@ class Settings(BaseSettings):
         return key.get_secret_value().encode() if key else None
 
     def require_database_url(self) -> str:
-        """The database URL, or a ValueError naming the variable to set."""
+        """The database URL, or a ConfigurationError naming the variable to set."""
         if not self.database_url:
-            raise ValueError(
+            raise ConfigurationError(
                 "EMBER_DATABASE_URL: expected a postgresql+psycopg://... URL, found nothing; "
                 "fix: set EMBER_DATABASE_URL or pass --database-url"
             )

@@ -14,14 +14,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registry import Domain, create_ember_tables
+from registry import ConfigurationError, Domain, EmberError, create_ember_tables
 
 
-class AppImportError(ValueError):
+class AppImportError(EmberError, ValueError):
     """``EMBER_APP`` could not be imported (the message says why and where)."""
 
 
-class DatabaseUnreachable(RuntimeError):
+class DatabaseUnreachable(EmberError, RuntimeError):
     """PostgreSQL could not be reached, refused the connection, or lacks the tables."""
 
 
@@ -29,11 +29,11 @@ def load_domain(app: str | None) -> Domain:
     """The Domain at ``module:attribute``.
 
     Raises:
-        ValueError: no ``module:attribute``, or not a Domain there.
+        ConfigurationError: no ``module:attribute``, or not a Domain there.
         AppImportError: the module, or something it imports, failed.
     """
     if not app or ":" not in app:
-        raise ValueError(
+        raise ConfigurationError(
             f"EMBER_APP: expected module:attribute of a Domain such as "
             f"'examples.helpdesk.app:helpdesk', found {app!r}; fix: pass --app or set EMBER_APP"
         )
@@ -44,7 +44,7 @@ def load_domain(app: str | None) -> Domain:
         raise AppImportError(import_failure(module_name, error)) from error
     domain = getattr(module, attribute, None)
     if not isinstance(domain, Domain):
-        raise ValueError(
+        raise ConfigurationError(
             f"EMBER_APP: expected {app!r} to be a registry.Domain, found "
             f"{type(domain).__name__}; fix: point --app at the Domain object"
         )
@@ -55,7 +55,7 @@ def load_seed(spec: str) -> Any:
     """The seed function at ``module:function`` (``worker.py dev --seed``).
 
     Raises:
-        ValueError: no callable at ``spec``.
+        ConfigurationError: no callable at ``spec``.
         AppImportError: the module, or something it imports, failed.
     """
     module_name, _, attribute = spec.partition(":")
@@ -67,7 +67,7 @@ def load_seed(spec: str) -> Any:
         ) from error
     seed = getattr(module, attribute, None)
     if not callable(seed):
-        raise ValueError(
+        raise ConfigurationError(
             f"--seed: expected module:function of an async function taking a session, "
             f"found {spec!r}; fix: point --seed at such a function"
         )

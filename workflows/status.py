@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -12,11 +13,14 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.records import matching_count_query
+from activities.runtime import create_engine
 from registry import Domain, Trigger, naming
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
+from workflows.settings import Settings
 
 RECENT = timedelta(hours=24)
 OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")
+PROGRESS_EVERY = 3.0
 
 
 @dataclass
@@ -104,6 +108,23 @@ async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:
             f" (attempts >= {OUTBOX_MAX_ATTEMPTS}: see last_error; set attempts = 0 to redeliver)"
         )
     return line
+
+
+async def show_progress(client: Client, settings: Settings, domain: Domain) -> None:
+    """Print one line per trigger every few seconds until cancelled (``worker.py dev``)."""
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    shown = ""
+    try:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            with contextlib.suppress(Exception):  # visibility may lag; try next time
+                rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
+                text = "\n".join(row.line() for row in rows)
+                if text != shown:
+                    print(f"--- ember progress ---\n{text}", flush=True)
+                    shown = text
+    finally:
+        await engine.dispose()
 
 
 async def _schedule_state(

@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Organisation, Ticket
 from registry import ActionContext, Domain, Trigger
-from worker import EmberWorker
 from workflows.client import TriggerClient
 from workflows.settings import Settings
 from workflows.testing.servers import temporal_binary
+from workflows.worker import EmberWorker
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -66,12 +66,8 @@ async def running(
         sync=sync,
         search_attributes=search_attributes,
     ):
-        yield TriggerClient(
-            env.client,
-            domain,
-            search_attributes=search_attributes,
-            task_queue_prefix=worker_settings.task_queue_prefix,
-            signing_key=worker_settings.signing_key(),
+        yield await TriggerClient.from_settings(
+            domain, worker_settings, client=env.client, search_attributes=search_attributes
         )
 
 

@@ -19,11 +19,11 @@ from examples.helpdesk.models import Ticket
 from registry import ActionContext, enqueue_trigger
 from tests.integration.support import add_tickets, unique_domain
 from tests.integration.waiting import eventually, outbox_rows
-from worker import EmberWorker
 from workflows.client import TriggerClient
 from workflows.connection import connect
 from workflows.settings import Settings
 from workflows.testing.devstack import free_port
+from workflows.worker import EmberWorker
 
 
 async def test_runs_and_scans_are_counted_on_the_prometheus_endpoint(

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from worker import DRAIN_TIMEOUT, EmberWorker
 from workflows.settings import Settings
 from workflows.startup import load_domain
+from workflows.worker import DRAIN_TIMEOUT, EmberWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

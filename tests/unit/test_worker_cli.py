@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from worker import CommandError, JsonLogFormatter, build_parser, settings_from
-from workflows.settings import Settings, parse_queues
+from worker import build_parser, settings_from
+from workflows.logs import JsonLogFormatter
+from workflows.settings import Settings, SettingsError, parse_queues
 from workflows.startup import load_domain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_queues_parse_and_a_bad_value_names_the_variable() -> None:
     assert parse_queues("tickets=10, default=5") == {"tickets": 10, "default": 5}
-    with pytest.raises(CommandError, match=r"EMBER_QUEUES: .*whole number"):
+    with pytest.raises(SettingsError, match=r"EMBER_QUEUES: .*whole number"):
         settings_from(build_parser().parse_args(["--queues", "tickets=many", "validate"]))
 
 

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -24,7 +25,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from registry import create_ember_tables
-from workflows.testing.servers import LocalPostgres, pid_alive, start_dev_server
+from workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
+
+if TYPE_CHECKING:
+    from workflows.worker import EmberWorker
 
 logger = logging.getLogger("ember.dev")
 
@@ -47,7 +51,7 @@ def ensure_port_free(port: int, what: str, option: str) -> None:
     """Fail early, with the fix, when ``port`` on 127.0.0.1 is taken.
 
     Raises:
-        RuntimeError: something already listens on the port.
+        ServerError: something already listens on the port.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Like the servers themselves: connections of a previous run in TIME_WAIT are fine.
@@ -57,7 +61,7 @@ def ensure_port_free(port: int, what: str, option: str) -> None:
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
                 raise
-            raise RuntimeError(
+            raise ServerError(
                 f"expected port {port} free for the {what}, found it in use (another "
                 f"`worker.py dev`?); fix: stop that process or pass {option} <port>"
             ) from None
@@ -91,13 +95,13 @@ def claim_root(root: Path) -> None:
     """Mark ``root`` as used by this process; clean up after a crashed previous run.
 
     Raises:
-        RuntimeError: another live process runs a dev stack on ``root``.
+        ServerError: another live process runs a dev stack on ``root``.
     """
     pid_file = root / PID_FILE
     if pid_file.exists():
         previous = int(pid_file.read_text().strip() or 0)
         if previous and previous != os.getpid() and pid_alive(previous):
-            raise RuntimeError(
+            raise ServerError(
                 f"expected no other dev stack using {root}, found process {previous} "
                 f"running one; fix: stop it (kill {previous}) or pass another --root"
             )
@@ -110,6 +114,15 @@ def release_root(root: Path) -> None:
     pid_file = root / PID_FILE
     if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
         pid_file.unlink()
+
+
+async def scan_now(worker: EmberWorker) -> None:
+    """Fire every active trigger schedule once, so the dev stack shows work at once."""
+    assert worker.client is not None
+    for trigger in worker.domain.triggers:
+        if trigger.has_schedule and trigger.options.state == "active":
+            schedule_id = trigger.schedule_id_for(worker.settings.task_queue_prefix)
+            await worker.client.get_schedule_handle(schedule_id).trigger()
 
 
 class DevStack:
@@ -158,7 +171,7 @@ class DevStack:
     def database_url(self) -> str:
         """SQLAlchemy URL of the application database (``postgresql+psycopg://``)."""
         if self._database_url is None:
-            raise RuntimeError("expected a started DevStack; fix: use `async with DevStack()`")
+            raise ServerError("expected a started DevStack; fix: use `async with DevStack()`")
         return self._database_url
 
     @property
@@ -180,7 +193,7 @@ class DevStack:
     def client(self) -> Client:
         """A Temporal client connected to the dev server (namespace ``default``)."""
         if self._temporal is None:
-            raise RuntimeError("expected a started DevStack; fix: use `async with DevStack()`")
+            raise ServerError("expected a started DevStack; fix: use `async with DevStack()`")
         return self._temporal.client
 
     async def start(self) -> None:

@@ -42,7 +42,7 @@ Fixtures:
 - ``ember_settings`` (function): the worker's :class:`workflows.settings.Settings`:
   the test database and every queue of the domain. Override it to add e.g. an
   ``actor_signing_key``.
-- ``ember``: runs an :class:`worker.EmberWorker` for the domain while the test runs and
+- ``ember``: runs an :class:`workflows.worker.EmberWorker` for the domain while the test runs and
   yields a :class:`workflows.client.TriggerClient`. Schedules are not synced (nothing
   runs on a cron behind the test's back): run scans with ``ember.schedule(...)`` or
   ``ember.schedule_and_run_triggers(...)``. At teardown the domain's Ember workflows
@@ -215,8 +215,8 @@ async def ember(
     ember_domain: Domain, ember_temporal: WorkflowEnvironment, ember_settings: Settings
 ) -> AsyncIterator[TriggerClient]:
     """A client of a worker running ``ember_domain`` for the duration of the test."""
-    from worker import EmberWorker
     from workflows.client import TriggerClient
+    from workflows.worker import EmberWorker
 
     attributes = not ember_temporal.supports_time_skipping  # the test server has no visibility
     async with EmberWorker(
@@ -227,11 +227,10 @@ async def ember(
         search_attributes=attributes,
     ):
         try:
-            yield TriggerClient(
-                ember_temporal.client,
+            yield await TriggerClient.from_settings(
                 ember_domain,
-                task_queue_prefix=ember_settings.task_queue_prefix,
-                signing_key=ember_settings.signing_key(),
+                ember_settings,
+                client=ember_temporal.client,
                 search_attributes=attributes,
             )
         finally:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from workflows.testing.servers import ServerError
+
 STOP_TIMEOUT = 60.0
 KILL_TIMEOUT = 60.0
 
@@ -98,14 +100,14 @@ class LoggedProcess:
         """Wait until the current run printed ``text``.
 
         Raises:
-            RuntimeError: the process exited first.
+            ServerError: the process exited first.
             TimeoutError: ``timeout`` seconds passed first.
         """
         deadline = time.monotonic() + timeout
         while text not in self.output():
             if not self.running:
                 code = None if self.process is None else self.process.returncode
-                raise RuntimeError(
+                raise ServerError(
                     f"expected {' '.join(self.args)} to print {text!r}, found it exited with "
                     f"{code}; see {self.log}:\n{self.output()[-3000:]}"
                 )

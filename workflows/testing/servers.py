@@ -44,11 +44,17 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from registry import EmberError
 from registry.naming import SEARCH_ATTRIBUTES
 
 STARTUP_TIMEOUT = timedelta(seconds=30)
 # Throwaway clusters trade durability for speed (CREATE DATABASE per test, commits).
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+class ServerError(EmberError, RuntimeError):
+    """A local server cannot start here, or is used before it started (the message says
+    what to fix)."""
 
 
 def _binary(name: str, package: str) -> str:
@@ -181,7 +187,7 @@ class LocalPostgres:
         data_dir = data_dir.expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         if data_dir in PostgresServer._instances:
-            raise RuntimeError(
+            raise ServerError(
                 f"expected one LocalPostgres per data directory, found {data_dir} already "
                 "started in this process; fix: reuse it, or stop() it first"
             )

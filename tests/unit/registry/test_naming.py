@@ -1,4 +1,4 @@
-"""Every id, task queue and search attribute name of DESIGN section 3 (registry/naming.py)."""
+"""Every id, task queue and search attribute name Ember makes (registry/naming.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Option models: every default of the DESIGN table, Backoff, normalisation, strictness."""
+"""Option models: every default of the README DSL reference, Backoff, normalisation, strictness."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ DEFAULT_BACKOFF = Backoff(
     initial=timedelta(seconds=15), coefficient=2.0, maximum=timedelta(hours=1)
 )
 
-# DESIGN section 3, "Trigger options": every option but the required `action`.
+# The README's "Trigger options": every option but the required `action`.
 TRIGGER_DEFAULTS: dict[str, Any] = {
     "where": None,
     "scheduler_cron": "* * * * *",
