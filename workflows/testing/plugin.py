@@ -56,10 +56,12 @@ The async fixtures need ``pytest-asyncio``; in its strict mode, mark tests with
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -150,7 +152,7 @@ async def ember_template_databases(
     await templates.drop_all()
 
 
-@async_fixture()
+@async_fixture(loop_scope="session")
 async def ember_database_url(
     ember_postgres: DatabaseServer,
     ember_template_databases: TemplateDatabases,
@@ -210,34 +212,102 @@ def ember_settings(ember_domain: Domain, ember_database_url: str) -> Settings:
     )
 
 
-@async_fixture()
+@async_fixture(loop_scope="session")
 async def ember(
     ember_domain: Domain, ember_temporal: WorkflowEnvironment, ember_settings: Settings
 ) -> AsyncIterator[TriggerClient]:
-    """A client of a worker running ``ember_domain`` for the duration of the test."""
+    """A client of a worker running ``ember_domain`` on the dev server during the test."""
+    async with running_ember(ember_domain, ember_temporal, ember_settings) as client:
+        yield client
+
+
+@async_fixture(scope="session", loop_scope="session")
+async def ember_test_temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping Temporal test server (no Schedules, no visibility)."""
+    from workflows.testing.servers import start_test_server
+
+    async with await start_test_server() as env:
+        yield env
+
+
+@async_fixture(loop_scope="session")
+async def ember_time_skipping(
+    ember_domain: Domain, ember_test_temporal: WorkflowEnvironment, ember_settings: Settings
+) -> AsyncIterator[TriggerClient]:
+    """Like ``ember``, on the time-skipping test server: backoffs and snoozes take no time.
+
+    While a test waits on a run (a drain, ``handle.result()``), the server jumps its
+    clock to the next timer, so three attempts with the default 15 s backoff, or a
+    snooze of an hour, finish in seconds of wall time.
+    """
+    async with running_ember(ember_domain, ember_test_temporal, ember_settings) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_ember(
+    domain: Domain, env: WorkflowEnvironment, settings: Settings
+) -> AsyncIterator[TriggerClient]:
+    """Run a worker for ``domain`` on ``env`` and yield a client of it.
+
+    On the dev server, the domain's runs still running at the end are terminated.
+    """
     from workflows.client import TriggerClient
     from workflows.worker import EmberWorker
 
-    attributes = not ember_temporal.supports_time_skipping  # the test server has no visibility
-    async with EmberWorker(
-        ember_domain,
-        ember_settings,
-        client=ember_temporal.client,
-        sync=False,
-        search_attributes=attributes,
+    attributes = not env.supports_time_skipping  # the test server has no visibility
+    async with (
+        EmberWorker(domain, settings, client=env.client, sync=False, search_attributes=attributes),
+        _time_skipping(env),
     ):
         try:
             yield await TriggerClient.from_settings(
-                ember_domain,
-                ember_settings,
-                client=ember_temporal.client,
-                search_attributes=attributes,
+                domain, settings, client=env.client, search_attributes=attributes
             )
         finally:
             if attributes:
-                await terminate_runs(
-                    ember_temporal.client, ember_domain, prefix=ember_settings.task_queue_prefix
-                )
+                await terminate_runs(env.client, domain, prefix=settings.task_queue_prefix)
+
+
+@contextlib.asynccontextmanager
+async def _time_skipping(env: WorkflowEnvironment) -> AsyncIterator[None]:
+    """On the test server, let its clock jump to the next timer whenever nothing runs.
+
+    The SDK does that only while a test awaits a handle it started itself (and its
+    unlocking would then count twice, so it is turned off here); Ember's runs are
+    started by scans and awaited through handles got by id.
+    """
+    if not env.supports_time_skipping:
+        yield
+        return
+    from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
+
+    with env.auto_time_skipping_disabled():
+        await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+        try:
+            yield
+        finally:
+            await env.client.test_service.lock_time_skipping(LockTimeSkippingRequest())
+
+
+EMBER_FIXTURES = {"ember", "ember_time_skipping", "ember_database_url", "ember_settings"}
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Generator[None, Any, None]:
+    """Run ``async def`` tests using Ember's fixtures on the session's event loop.
+
+    Ember's servers and clients live on that loop; marking the tests here spares
+    projects any pytest-asyncio settings (a test's own ``asyncio`` mark wins).
+    """
+    outcome = yield
+    items = outcome.get_result()
+    if not inspect.iscoroutinefunction(obj) or not isinstance(items, list):
+        return
+    for item in items:
+        uses_ember = EMBER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses_ember and item.get_closest_marker("asyncio") is None:
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"))
 
 
 async def terminate_runs(
