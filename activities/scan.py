@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
 
-from activities.dispatch import start_chunk_run, start_many
+from activities.dispatch import RunPlan, plan_runs, start_chunk_run, start_many
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
-from activities.tenants import resolve_tenants
+from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
 from activities.types import ScanPage, ScanPageRequest, TenantRuns, TenantsRequest, TenantsResult
 from registry import Trigger, naming
 from registry.keys import encode_value
+
+logger = logging.getLogger("ember.activities")
 
 
 class ScanActivities:
@@ -28,15 +31,24 @@ class ScanActivities:
 
     @activity.defn(name=naming.LIST_TENANTS)
     async def list_tenants(self, request: TenantsRequest) -> TenantsResult:
-        """The tenants a trigger or scheduled action runs for."""
+        """One page of the tenants a trigger or scheduled action runs for, in name order.
+
+        A trigger's page leaves out (attribute-strategy) tenants without matching rows.
+        """
+        trigger: Trigger | None = None
         if request.scheduled_action:
             scheduled = self.runtime.scheduled_action(request.declaration)
             resource, declared = scheduled.resource, scheduled.options.tenants
         else:
             trigger = self.runtime.trigger(request.declaration)
             resource, declared = trigger.resource, trigger.options.list_tenants
+        if not resource.is_tenanted:
+            return TenantsResult([None], listed=1)
         async with self.runtime.sessions() as session:
-            return TenantsResult(await resolve_tenants(resource, declared, session))
+            names = await resolve_tenants(resource, declared, session)
+            page, after = tenant_page([str(name) for name in names], request.after)
+            kept = page if trigger is None else await tenants_with_rows(trigger, page, session)
+        return TenantsResult(list[str | None](kept), after, len(page))
 
     @activity.defn(name=naming.SCAN_AND_DISPATCH)
     async def scan_and_dispatch(self, request: ScanPageRequest) -> ScanPage:
@@ -52,37 +64,38 @@ class ScanActivities:
                 query = scan_query(trigger, request.tenant, request.cursor, request.limit)
                 rows = (await session.execute(query)).all()
             keys = [str(row[key_index]) for row in rows]
-            runs = await self._dispatch(trigger, request, keys)
+            plan = plan_runs(trigger, request.tenant, keys)
+            for reason in plan.skipped:
+                logger.warning("ember: a scan skipped a row: %s", reason)
+            runs = await self._dispatch(trigger, request, plan)
+        dispatched = len(keys) - len(plan.skipped)
         elapsed = timedelta(seconds=time.monotonic() - started)
-        record_scan_page(activity.metric_meter(), trigger.name, elapsed, len(keys))
+        record_scan_page(activity.metric_meter(), trigger.name, elapsed, dispatched)
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
         collected = runs if request.collect_runs else None
-        return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)
+        last_page = len(rows) < request.limit
+        return ScanPage(dispatched, cursor, last_page, collected, len(plan.skipped))
 
     async def _dispatch(
-        self, trigger: Trigger, request: ScanPageRequest, keys: list[str]
+        self, trigger: Trigger, request: ScanPageRequest, plan: RunPlan
     ) -> TenantRuns:
-        """Start one run per key, or one per ``chunk_size`` keys in chunk mode."""
+        """Start the record and chunk runs of ``plan``."""
         config = self.runtime.config
         common: dict[str, Any] = {
             "task_queue_prefix": config.task_queue_prefix,
             "with_attributes": config.search_attributes,
         }
-        chunk_size = trigger.options.chunk_size
-        if chunk_size is None:
-            await start_many(
-                self.runtime.client,
-                trigger,
-                request.tenant,
-                keys,
-                concurrency=config.start_concurrency,
-                memo_for=lambda _key: request.actor,  # signed for every record of the trigger
-                source="trigger",
-                scanned_at=time.time(),
-                **common,
-            )
-            return TenantRuns(request.tenant, records=keys)
-        chunks = [keys[i : i + chunk_size] for i in range(0, len(keys), chunk_size)]
+        await start_many(
+            self.runtime.client,
+            trigger,
+            request.tenant,
+            plan.records,
+            concurrency=config.start_concurrency,
+            memo_for=lambda _key: request.actor,  # signed for every record of the trigger
+            source="trigger",
+            scanned_at=time.time(),
+            **common,
+        )
         await asyncio.gather(
             *(
                 start_chunk_run(
@@ -93,7 +106,8 @@ class ScanActivities:
                     actor=request.actor,
                     **common,
                 )
-                for chunk in chunks
+                for chunk in plan.chunks
             )
         )
-        return TenantRuns(request.tenant, chunks=[[chunk[0], chunk[-1]] for chunk in chunks])
+        chunks = [[chunk[0], chunk[-1]] for chunk in plan.chunks]
+        return TenantRuns(request.tenant, records=plan.records, chunks=chunks)

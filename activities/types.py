@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from activities.paging import TenantPaging
+
 OutcomeStatus = Literal[
     "succeeded", "cancelled", "snoozed", "failed", "discarded", "errored_handled"
 ]
@@ -117,11 +119,14 @@ class ActionResult:
 
 @dataclass
 class ScanRequest:
-    """Input of the scan workflow; the cursor fields carry a continued scan."""
+    """Input of the scan workflow; the cursor fields carry a continued scan.
+
+    ``tenants`` are the tenants asked for (None: every tenant of ``list_tenants``).
+    """
 
     trigger: DeclarationRef
     tenants: list[str | None] | None = None
-    tenant_index: int = 0
+    paging: TenantPaging = field(default_factory=TenantPaging)
     cursor: list[Any] | None = None
     dispatched_for_tenant: int = 0
     dispatched: int = 0
@@ -131,21 +136,29 @@ class ScanRequest:
     max_attempts: int = 1
     collect_runs: bool = False
     collected: CollectedRuns = field(default_factory=lambda: CollectedRuns())
+    skipped: int = 0
 
 
 @dataclass
 class TenantsRequest:
-    """Input of ``list_tenants``."""
+    """Input of ``list_tenants``: the page of tenants whose names sort after ``after``."""
 
     declaration: DeclarationRef
     scheduled_action: bool = False
+    after: str | None = None
 
 
 @dataclass
 class TenantsResult:
-    """The tenants to run for; ``[None]`` for a resource without tenants."""
+    """One page of tenants to run for; ``[None]`` for a resource without tenants.
+
+    ``next_after`` starts the next page (None: this is the last); ``listed`` is
+    how many tenants the page held before a scan left out those without rows.
+    """
 
     tenants: list[str | None]
+    next_after: str | None = None
+    listed: int = 0
 
 
 @dataclass
@@ -164,13 +177,16 @@ class ScanPageRequest:
 class ScanPage:
     """Output of ``scan_and_dispatch``: how many records it dispatched, where to go on.
 
-    ``started`` names the runs started when the request asked to collect them.
+    ``started`` names the runs started when the request asked to collect them;
+    ``skipped`` counts rows that cannot have a run (their run id is over
+    Temporal's limit).
     """
 
     dispatched: int
     cursor: list[Any] | None
     last_page: bool
     started: TenantRuns | None = None
+    skipped: int = 0
 
 
 @dataclass
@@ -215,21 +231,16 @@ class CollectedRuns:
 
 @dataclass
 class ScanSummary:
-    """Output of the scan workflow; ``collected`` only when the scan was asked to collect."""
+    """Output of the scan workflow; ``collected`` only when the scan was asked to collect.
+
+    ``tenants`` counts the tenants listed; ``skipped`` the rows that matched but
+    cannot have a run (their run id is over Temporal's limit).
+    """
 
     dispatched: int
     tenants: int
     collected: CollectedRuns = field(default_factory=CollectedRuns)
-
-
-@dataclass
-class ScheduledRun:
-    """Input of the scheduled-action workflow."""
-
-    schedule: DeclarationRef
-    retry: RetrySpec = field(default_factory=RetrySpec)
-    tenants: list[str | None] | None = None
-    set_outcome_attribute: bool = True
+    skipped: int = 0
 
 
 @dataclass
@@ -243,11 +254,49 @@ class ScheduledActionRequest:
     attempts_before: int = 0
 
 
+OUTCOMES_LIMIT = 256 * 1024
+"""Bytes of per-tenant outcomes a scheduled action keeps at most (it may run for many tenants)."""
+
+
 @dataclass
 class ScheduledOutcome:
-    """Output of the scheduled-action workflow: one outcome per tenant."""
+    """Output of the scheduled-action workflow: one outcome per tenant.
+
+    ``counts`` counts every tenant's status; ``outcomes`` holds each tenant's
+    outcome up to ``OUTCOMES_LIMIT`` bytes, ``omitted`` how many did not fit.
+    """
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    omitted: int = 0
+    size: int = 0
+
+    def add(self, tenant: str, outcome: Outcome) -> None:
+        """Count ``outcome``, and keep it unless that would pass the limit."""
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        error = outcome.error
+        size = 64 + len(tenant) + len(outcome.reason or "")
+        size += 0 if error is None else len(error.type) + len(error.message)
+        if self.size + size > OUTCOMES_LIMIT:
+            self.omitted += 1
+            return
+        self.size += size
+        self.outcomes[tenant] = outcome
+
+
+@dataclass
+class ScheduledRun:
+    """Input of the scheduled-action workflow; ``paging`` and ``result`` carry a continued run.
+
+    ``tenants`` are the tenants asked for (None: every tenant of its ``tenants``).
+    """
+
+    schedule: DeclarationRef
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    tenants: list[str | None] | None = None
+    set_outcome_attribute: bool = True
+    paging: TenantPaging = field(default_factory=TenantPaging)
+    result: ScheduledOutcome = field(default_factory=ScheduledOutcome)
 
 
 @dataclass(frozen=True)
