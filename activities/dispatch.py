@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -26,12 +27,84 @@ from activities.types import (
     RetrySpec,
     RunSource,
 )
-from registry import Backoff, Trigger, naming
+from registry import Backoff, InvalidArgument, Trigger, naming
 
 TRIGGER_KEY = SearchAttributeKey.for_keyword(naming.TRIGGER_ATTRIBUTE)
 RESOURCE_KEY = SearchAttributeKey.for_keyword(naming.RESOURCE_ATTRIBUTE)
 TENANT_KEY = SearchAttributeKey.for_keyword(naming.TENANT_ATTRIBUTE)
 RECORD_KEY = SearchAttributeKey.for_keyword(naming.RECORD_ATTRIBUTE)
+SHOWN_KEY = 40  # characters of an oversized key an error shows
+
+
+class RunIdTooLong(InvalidArgument):
+    """A record's run id would pass Temporal's id limit: no run can start for it."""
+
+
+def record_run_id(trigger: Trigger, tenant: str | None, key: str, prefix: str = "") -> str:
+    """The id of ``trigger``'s run for one record; ``RunIdTooLong`` past Temporal's limit."""
+    run_id = trigger.workflow_id(tenant, key, prefix)
+    size = len(run_id.encode())
+    if size > naming.MAX_ID_BYTES:
+        shown = key if len(key) <= SHOWN_KEY else f"{key[:SHOWN_KEY]}... ({len(key)} characters)"
+        raise RunIdTooLong(
+            f"record: expected a run id of at most {naming.MAX_ID_BYTES} bytes (Temporal's "
+            f"workflow id limit), found {size} bytes for {trigger.path} on key {shown!r} "
+            f"(tenant of {len(naming.tenant_part(tenant))} characters); no run can start for "
+            f"this record; fix: give {trigger.resource.name} a shorter primary key (or tenant)"
+        )
+    return run_id
+
+
+def chunk_run_id(
+    trigger: Trigger, tenant: str | None, first: str, last: str, prefix: str = ""
+) -> str:
+    """The id of ``trigger``'s chunk run for the records ``first`` to ``last``."""
+    return naming.chunk_workflow_id(
+        trigger.domain_name, trigger.resource.name, trigger.name, tenant, first, last, prefix=prefix
+    )
+
+
+@dataclass
+class RunPlan:
+    """The runs for one scan page: record runs, chunk runs, and why other keys have none."""
+
+    records: list[str] = field(default_factory=list)
+    chunks: list[list[str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def plan_runs(
+    trigger: Trigger, tenant: str | None, keys: Iterable[str], prefix: str = ""
+) -> RunPlan:
+    """Group a page's keys into runs, skipping keys whose run id Temporal would refuse.
+
+    With ``chunk_size``, a key that cannot be in a chunk (the chunk's id, made
+    of its first and last key, would be too long) gets a record run instead.
+    """
+    plan = RunPlan()
+    size = trigger.options.chunk_size
+
+    def fits(first: str, last: str) -> bool:
+        return (
+            len(chunk_run_id(trigger, tenant, first, last, prefix).encode()) <= naming.MAX_ID_BYTES
+        )
+
+    for key in keys:
+        try:
+            record_run_id(trigger, tenant, key, prefix)
+        except RunIdTooLong as error:
+            plan.skipped.append(str(error))
+            continue
+        chunk = plan.chunks[-1] if plan.chunks else []
+        if size is None:
+            plan.records.append(key)
+        elif chunk and len(chunk) < size and fits(chunk[0], key):
+            chunk.append(key)
+        elif fits(key, key):
+            plan.chunks.append([key])
+        else:
+            plan.records.append(key)
+    return plan
 
 
 def retry_spec(
@@ -150,7 +223,8 @@ async def start_record_run(
     """Start the run of ``trigger`` for one record, or join the one already running.
 
     With ``run_now`` this is signal-with-start: a running (snoozing) run is
-    woken by the ``run_now`` signal.
+    woken by the ``run_now`` signal. ``RunIdTooLong`` when the record cannot
+    have a run.
     """
     run = record_run(
         trigger,
@@ -162,7 +236,7 @@ async def start_record_run(
         scanned_at=scanned_at,
     )
     common: dict[str, Any] = {
-        "id": trigger.workflow_id(tenant, key, task_queue_prefix),
+        "id": record_run_id(trigger, tenant, key, task_queue_prefix),
         "task_queue": naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         "memo": {} if actor is None else {"actor": actor},
@@ -234,15 +308,7 @@ async def start_chunk_run(
     return await client.start_workflow(
         naming.CHUNK_WORKFLOW,
         run,
-        id=naming.chunk_workflow_id(
-            trigger.domain_name,
-            trigger.resource.name,
-            trigger.name,
-            tenant,
-            keys[0],
-            keys[-1],
-            prefix=task_queue_prefix,
-        ),
+        id=chunk_run_id(trigger, tenant, keys[0], keys[-1], task_queue_prefix),
         task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,

@@ -97,8 +97,9 @@ def scan_query(
         )
     if trigger.options.trigger_once:
         query = query.where(~_completed(trigger, tenant))
-    ordering = [column.desc() if descending else column.asc() for column, descending in order]
-    return query.order_by(*ordering).limit(limit)
+    return query.order_by(*(_ordering(column, descending) for column, descending in order)).limit(
+        limit
+    )
 
 
 def completion_row(trigger: Trigger, tenant: str | None, key: str) -> dict[str, str]:
@@ -114,14 +115,37 @@ def _filtered(query: Select[Any], trigger: Trigger, tenant: str | None) -> Selec
     return query if condition is None else query.where(condition)
 
 
+def _ordering(column: Any, descending: bool) -> Any:
+    """NULL sorts after every value: last ascending, first descending (PostgreSQL's default)."""
+    return column.desc().nulls_first() if descending else column.asc().nulls_last()
+
+
 def _after(order: list[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in a mixed-direction keyset order."""
+    """Rows strictly after ``values`` in a mixed-direction keyset order, NULL sorting last.
+
+    The cursor's NULLs follow ``_ordering``: a column equal to NULL is ``IS NULL``, and
+    NULL is greater than every value (so nothing is past it ascending, every value is
+    past it descending).
+    """
     branches = []
     for i, (column, descending) in enumerate(order):
-        equal = [c == v for (c, _), v in zip(order[:i], values[:i], strict=True)]
-        step = column < values[i] if descending else column > values[i]
-        branches.append(and_(*equal, step))
+        equal = [_equal(c, v) for (c, _), v in zip(order[:i], values[:i], strict=True)]
+        branches.append(and_(*equal, _past(column, descending, values[i])))
     return or_(*branches)
+
+
+def _equal(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
+
+
+def _past(column: Any, descending: bool, value: Any) -> ColumnElement[bool]:
+    """``column`` strictly after ``value`` in its direction (NULL is the greatest value)."""
+    if value is None:
+        return column.is_not(None) if descending else false()
+    if descending:
+        return column < value  # type: ignore[no-any-return]
+    past = column > value
+    return or_(past, column.is_(None)) if column.nullable else past
 
 
 def _completed(trigger: Trigger, tenant: str | None) -> ColumnElement[bool]:

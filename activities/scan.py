@@ -11,12 +11,12 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.dispatch import start_chunk_run, start_many
+from activities.dispatch import RunPlan, plan_runs, start_chunk_run, start_many
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.metrics import record_scan_page
 from activities.records import enter_tenant, scan_columns, scan_query
 from activities.runtime import Runtime
-from activities.tenants import resolve_tenants
+from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
 from activities.types import (
     ACTOR_ERROR,
     ScanPage,
@@ -41,15 +41,24 @@ class ScanActivities:
 
     @activity.defn(name=naming.LIST_TENANTS)
     async def list_tenants(self, request: TenantsRequest) -> TenantsResult:
-        """The tenants a trigger or scheduled action runs for."""
+        """One page of the tenants a trigger or scheduled action runs for, in name order.
+
+        A trigger's page leaves out (attribute-strategy) tenants without matching rows.
+        """
+        trigger: Trigger | None = None
         if request.scheduled_action:
             scheduled = self.runtime.scheduled_action(request.declaration)
             resource, declared = scheduled.resource, scheduled.options.tenants
         else:
             trigger = self.runtime.trigger(request.declaration)
             resource, declared = trigger.resource, trigger.options.list_tenants
+        if not resource.is_tenanted:
+            return TenantsResult([None], listed=1)
         async with self.runtime.sessions() as session:
-            return TenantsResult(await resolve_tenants(resource, declared, session))
+            names = await resolve_tenants(resource, declared, session)
+            page, after = tenant_page(names, request.after)
+            kept = page if trigger is None else await tenants_with_rows(trigger, page, session)
+        return TenantsResult(list[str | None](kept), after, len(page))
 
     @activity.defn(name=naming.SCAN_AND_DISPATCH)
     async def scan_and_dispatch(self, request: ScanPageRequest) -> ScanPage:
@@ -70,12 +79,17 @@ class ScanActivities:
                 query = scan_query(trigger, request.tenant, request.cursor, request.limit)
                 rows = (await session.execute(query)).all()
             keys = [str(row[key_index]) for row in rows]
-            runs = await self._dispatch(trigger, request, keys, actor)
+            plan = plan_runs(trigger, request.tenant, keys, self.runtime.config.task_queue_prefix)
+            for reason in plan.skipped:
+                logger.warning("ember: a scan skipped a row: %s", reason)
+            runs = await self._dispatch(trigger, request, plan, actor)
+        dispatched = len(keys) - len(plan.skipped)
         elapsed = timedelta(seconds=time.monotonic() - started)
-        record_scan_page(activity.metric_meter(), trigger.name, elapsed, len(keys))
+        record_scan_page(activity.metric_meter(), trigger.name, elapsed, dispatched)
         cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
         collected = runs if request.collect_runs else None
-        return ScanPage(len(keys), cursor, len(rows) < request.limit, collected)
+        last_page = len(rows) < request.limit
+        return ScanPage(dispatched, cursor, last_page, collected, skipped=len(plan.skipped))
 
     def _scan_actor(self, trigger: Trigger, request: ScanPageRequest) -> ActorRef | None:
         """The scan's actor, checked for this page's tenant and the scan's start.
@@ -93,9 +107,9 @@ class ScanActivities:
             raise ApplicationError(str(refused), type=ACTOR_ERROR, non_retryable=True) from None
 
     async def _dispatch(
-        self, trigger: Trigger, request: ScanPageRequest, keys: list[str], actor: ActorRef | None
+        self, trigger: Trigger, request: ScanPageRequest, plan: RunPlan, actor: ActorRef | None
     ) -> TenantRuns:
-        """Start one run per key, or one per ``chunk_size`` keys in chunk mode.
+        """Start the record and chunk runs of ``plan``.
 
         Each run's actor is signed for its own records (and this page's tenant) only.
         """
@@ -111,21 +125,17 @@ class ScanActivities:
             "task_queue_prefix": config.task_queue_prefix,
             "with_attributes": config.search_attributes,
         }
-        chunk_size = trigger.options.chunk_size
-        if chunk_size is None:
-            await start_many(
-                self.runtime.client,
-                trigger,
-                request.tenant,
-                keys,
-                concurrency=config.start_concurrency,
-                memo_for=sealed_for,
-                source="trigger",
-                scanned_at=time.time(),
-                **common,
-            )
-            return TenantRuns(request.tenant, records=keys)
-        chunks = [keys[i : i + chunk_size] for i in range(0, len(keys), chunk_size)]
+        await start_many(
+            self.runtime.client,
+            trigger,
+            request.tenant,
+            plan.records,
+            concurrency=config.start_concurrency,
+            memo_for=sealed_for,
+            source="trigger",
+            scanned_at=time.time(),
+            **common,
+        )
         await asyncio.gather(
             *(
                 start_chunk_run(
@@ -136,7 +146,8 @@ class ScanActivities:
                     actor=sealed_for(tuple(chunk)),
                     **common,
                 )
-                for chunk in chunks
+                for chunk in plan.chunks
             )
         )
-        return TenantRuns(request.tenant, chunks=[[chunk[0], chunk[-1]] for chunk in chunks])
+        chunks = [[chunk[0], chunk[-1]] for chunk in plan.chunks]
+        return TenantRuns(request.tenant, records=plan.records, chunks=chunks)

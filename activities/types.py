@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from activities.paging import TenantPaging
+
 OutcomeStatus = Literal[
     "succeeded", "cancelled", "snoozed", "failed", "discarded", "errored_handled"
 ]
@@ -121,11 +123,14 @@ class ActionResult:
 
 @dataclass
 class ScanRequest:
-    """Input of the scan workflow; the cursor fields carry a continued scan."""
+    """Input of the scan workflow; the cursor fields carry a continued scan.
+
+    ``tenants`` are the tenants asked for (None: every tenant of ``list_tenants``).
+    """
 
     trigger: DeclarationRef
     tenants: list[str | None] | None = None
-    tenant_index: int = 0
+    paging: TenantPaging = field(default_factory=TenantPaging)
     cursor: list[Any] | None = None
     dispatched_for_tenant: int = 0
     dispatched: int = 0
@@ -137,21 +142,29 @@ class ScanRequest:
     collected: CollectedRuns = field(default_factory=lambda: CollectedRuns())
     tenants_not_found: list[str] = field(default_factory=list)
     started_at: float | None = None  # the first run's start, carried across continue-as-new
+    skipped: int = 0
 
 
 @dataclass
 class TenantsRequest:
-    """Input of ``list_tenants``."""
+    """Input of ``list_tenants``: the page of tenants whose names sort after ``after``."""
 
     declaration: DeclarationRef
     scheduled_action: bool = False
+    after: str | None = None
 
 
 @dataclass
 class TenantsResult:
-    """The tenants to run for; ``[None]`` for a resource without tenants."""
+    """One page of tenants to run for; ``[None]`` for a resource without tenants.
+
+    ``next_after`` starts the next page (None: this is the last); ``listed`` is
+    how many tenants the page held before a scan left out those without rows.
+    """
 
     tenants: list[str | None]
+    next_after: str | None = None
+    listed: int = 0
 
 
 @dataclass
@@ -172,7 +185,9 @@ class ScanPage:
     """Output of ``scan_and_dispatch``: how many records it dispatched, where to go on.
 
     ``started`` names the runs started when the request asked to collect them;
-    ``tenant_not_found``: the tenant's schema is missing, nothing was read.
+    ``tenant_not_found``: the tenant's schema is missing, nothing was read;
+    ``skipped`` counts rows that cannot have a run (their run id is over
+    Temporal's limit).
     """
 
     dispatched: int
@@ -180,6 +195,7 @@ class ScanPage:
     last_page: bool
     started: TenantRuns | None = None
     tenant_not_found: bool = False
+    skipped: int = 0
 
 
 @dataclass
@@ -231,22 +247,15 @@ class ScanSummary:
     """Output of the scan workflow; ``collected`` only when the scan was asked to collect.
 
     ``tenants_not_found``: tenants (as in ids) whose schema is missing, not scanned.
+    ``tenants`` counts the tenants listed; ``skipped`` the rows that matched but
+    cannot have a run (their run id is over Temporal's limit).
     """
 
     dispatched: int
     tenants: int
     collected: CollectedRuns = field(default_factory=CollectedRuns)
     tenants_not_found: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ScheduledRun:
-    """Input of the scheduled-action workflow."""
-
-    schedule: DeclarationRef
-    retry: RetrySpec = field(default_factory=RetrySpec)
-    tenants: list[str | None] | None = None
-    set_outcome_attribute: bool = True
+    skipped: int = 0
 
 
 @dataclass
@@ -260,11 +269,49 @@ class ScheduledActionRequest:
     attempts_before: int = 0
 
 
+OUTCOMES_LIMIT = 256 * 1024
+"""Bytes of per-tenant outcomes a scheduled action keeps at most (it may run for many tenants)."""
+
+
 @dataclass
 class ScheduledOutcome:
-    """Output of the scheduled-action workflow: one outcome per tenant."""
+    """Output of the scheduled-action workflow: one outcome per tenant.
+
+    ``counts`` counts every tenant's status; ``outcomes`` holds each tenant's
+    outcome up to ``OUTCOMES_LIMIT`` bytes, ``omitted`` how many did not fit.
+    """
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    omitted: int = 0
+    size: int = 0
+
+    def add(self, tenant: str, outcome: Outcome) -> None:
+        """Count ``outcome``, and keep it unless that would pass the limit."""
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        error = outcome.error
+        size = 64 + len(tenant) + len(outcome.reason or "")
+        size += 0 if error is None else len(error.type) + len(error.message)
+        if self.size + size > OUTCOMES_LIMIT:
+            self.omitted += 1
+            return
+        self.size += size
+        self.outcomes[tenant] = outcome
+
+
+@dataclass
+class ScheduledRun:
+    """Input of the scheduled-action workflow; ``paging`` and ``result`` carry a continued run.
+
+    ``tenants`` are the tenants asked for (None: every tenant of its ``tenants``).
+    """
+
+    schedule: DeclarationRef
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    tenants: list[str | None] | None = None
+    set_outcome_attribute: bool = True
+    paging: TenantPaging = field(default_factory=TenantPaging)
+    result: ScheduledOutcome = field(default_factory=ScheduledOutcome)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 NO_TENANT = "-"
 PREFIX = "ember"
+MAX_ID_BYTES = 1000
+"""Temporal's default limit on workflow ids (the server's ``limit.maxIDLength``), in bytes."""
 
 SEARCH_ATTRIBUTES = ("EmberTrigger", "EmberResource", "EmberTenant", "EmberRecord", "EmberOutcome")
 TRIGGER_ATTRIBUTE, RESOURCE_ATTRIBUTE, TENANT_ATTRIBUTE, RECORD_ATTRIBUTE, OUTCOME_ATTRIBUTE = (

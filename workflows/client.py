@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -12,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import TLSConfig
 
 from activities.actors import actor_memo
-from activities.dispatch import start_many, start_record_run
+from activities.dispatch import chunk_run_id, record_run_id, start_many, start_record_run
 from activities.types import (
     COLLECT_LIMIT,
     ChunkOutcome,
@@ -150,6 +151,9 @@ class TriggerClient:
             input: action input replacing the trigger's ``action_input``.
             actor_ref: an actor given by its reference (e.g. ``{"type": "users",
                 "id": 7}``) instead of ``actor``.
+
+        Raises ``RunIdTooLong`` (a ``ValueError``) when the record's run id would
+        pass Temporal's id limit, before anything starts.
         """
         resolved = resolve_trigger(self.domain, trigger)
         target = record_target(resolved, record, tenant, input)
@@ -183,10 +187,13 @@ class TriggerClient:
     ) -> list[WorkflowHandle[Any, Outcome]]:
         """Start (or join) runs for many records, batched with bounded concurrency.
 
-        Every record is checked before anything starts.
+        Every record is checked before anything starts (``RunIdTooLong``: a
+        record whose run id would pass Temporal's id limit).
         """
         resolved = resolve_trigger(self.domain, trigger)
         targets = [record_target(resolved, r, tenant, input) for r in records]
+        for target in targets:
+            record_run_id(resolved, target.tenant, target.key, self.task_queue_prefix)
         ref = store_actor(resolved.resource.actor_persister, resolved.resource.name, actor)
         by_tenant: dict[str | None, list[str]] = {}
         for target in targets:
@@ -230,9 +237,11 @@ class TriggerClient:
 
         ``target`` is a domain, a resource, a trigger (object or name). Runs
         still snoozing when all others ended count as ``snoozed``; runs not
-        ended after ``timeout`` seconds count as ``unfinished``.
+        ended after ``timeout`` seconds count as ``unfinished``; rows the scans
+        could start no run for as ``skipped``.
         """
         handles: list[WorkflowHandle[Any, Any]] = []
+        skipped = 0
         for trigger in triggers_of(self.domain, target):
             scan = await self._start_scan(trigger, tenant, actor=actor, collect_runs=True)
             summary: ScanSummary = await scan.result()
@@ -245,25 +254,26 @@ class TriggerClient:
                     "trigger's record_limit)"
                 )
             handles += self._handles(trigger, summary.collected)
-        return await wait_for_runs(handles, timedelta(seconds=timeout))
+            skipped += summary.skipped
+        waited = await wait_for_runs(handles, timedelta(seconds=timeout))
+        return dataclasses.replace(waited, skipped=skipped)
 
     def _handles(
         self, trigger: Trigger, collected: CollectedRuns
     ) -> list[WorkflowHandle[Any, Any]]:
         """Handles of the record and chunk runs a drain's scan started."""
         handles: list[WorkflowHandle[Any, Any]] = []
-        names = (trigger.domain_name, trigger.resource.name, trigger.name)
-        prefix = self.task_queue_prefix
         for runs in collected.tenants:
             handles += [
                 self.client.get_workflow_handle(
-                    trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome
+                    trigger.workflow_id(runs.tenant, key, self.task_queue_prefix),
+                    result_type=Outcome,
                 )
                 for key in runs.records
             ]
             handles += [
                 self.client.get_workflow_handle(
-                    naming.chunk_workflow_id(*names, runs.tenant, first, last, prefix=prefix),
+                    chunk_run_id(trigger, runs.tenant, first, last, self.task_queue_prefix),
                     result_type=ChunkOutcome,
                 )
                 for first, last in runs.chunks

@@ -39,7 +39,9 @@ class TriggerRunSummary:
 
     ``failed`` includes runs whose on_error compensated (``errored_handled``);
     ``snoozed`` counts runs still snoozing when every other run had ended;
-    ``unfinished`` those still running at the timeout.
+    ``unfinished`` those still running at the timeout. ``skipped`` counts rows
+    that matched but could have no run (their run id is over Temporal's
+    limit); they are not runs, so not in ``total``.
     """
 
     succeeded: int = 0
@@ -48,11 +50,13 @@ class TriggerRunSummary:
     cancelled: int = 0
     snoozed: int = 0
     unfinished: int = 0
+    skipped: int = 0
 
     @property
     def total(self) -> int:
         """Every run counted."""
-        return sum(vars(self).values())
+        runs: int = sum(vars(self).values())
+        return runs - self.skipped
 
 
 def outcomes_of(result: Outcome | ChunkOutcome) -> list[Outcome]:

@@ -8,8 +8,10 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from activities.paging import TenantPaging
 from activities.types import (
     TENANTS_NOT_FOUND_LISTED,
+    DeclarationRef,
     ScanPage,
     ScanPageRequest,
     ScanRequest,
@@ -27,60 +29,86 @@ PAGE_TIMEOUT = timedelta(minutes=10)
 PAGE_HEARTBEAT = timedelta(seconds=15)
 
 
+async def list_next_tenants(
+    paging: TenantPaging,
+    asked: list[str | None] | None,
+    declaration: DeclarationRef,
+    *,
+    scheduled_action: bool = False,
+    retry_policy: RetryPolicy | None = None,
+) -> None:
+    """Make the next page of tenants ``paging``'s page: ``asked`` once, or from ``list_tenants``."""
+    if asked is not None:
+        paging.page, paging.more, paging.listed = list(asked), False, len(asked)
+    else:
+        listed: TenantsResult = await workflow.execute_activity(
+            naming.LIST_TENANTS,
+            TenantsRequest(declaration, scheduled_action, after=paging.after),
+            result_type=TenantsResult,
+            start_to_close_timeout=PAGE_TIMEOUT,
+            retry_policy=retry_policy,
+        )
+        paging.page, paging.after = listed.tenants, listed.next_after
+        paging.more, paging.listed = listed.next_after is not None, paging.listed + listed.listed
+    paging.index = 0
+
+
 @workflow.defn(name=naming.SCAN_WORKFLOW)
 class TriggerScanWorkflow:
-    """Start one record run per matching row; continue-as-new keeps history bounded."""
+    """Start one record run per matching row; continue-as-new keeps history bounded.
+
+    Tenants come a page at a time, so the scan carries only the page at hand.
+    """
 
     @workflow.run
     async def run(self, scan: ScanRequest) -> ScanSummary:
         """Scan every tenant from ``scan``'s position to the last page (or the record limit)."""
         policy = RetryPolicy(maximum_attempts=scan.max_attempts)
         scan = dataclasses.replace(scan, started_at=run_started_at(scan.started_at))
-        if scan.tenants is None:
-            listed: TenantsResult = await workflow.execute_activity(
-                naming.LIST_TENANTS,
-                TenantsRequest(scan.trigger),
-                result_type=TenantsResult,
+        paging, steps = scan.paging, 0
+        while not paging.page_done or paging.more:
+            if paging.page_done:
+                await list_next_tenants(paging, scan.tenants, scan.trigger, retry_policy=policy)
+            else:
+                await self._page(scan, policy)
+            steps += 1
+            if steps >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(scan)
+        return ScanSummary(
+            scan.dispatched, paging.listed, scan.collected, scan.tenants_not_found, scan.skipped
+        )
+
+    async def _page(self, scan: ScanRequest, policy: RetryPolicy) -> None:
+        """Scan one page of the tenant at hand; move to the next tenant after its last page."""
+        limit = scan.batch_size
+        if scan.record_limit is not None:
+            limit = min(limit, scan.record_limit - scan.dispatched_for_tenant)
+        page = ScanPage(0, scan.cursor, last_page=True)
+        if limit > 0:
+            page = await workflow.execute_activity(
+                naming.SCAN_AND_DISPATCH,
+                ScanPageRequest(
+                    scan.trigger,
+                    scan.paging.tenant,
+                    scan.cursor,
+                    limit,
+                    scan.actor,
+                    scan.collect_runs,
+                    started_at=scan.started_at,
+                ),
+                result_type=ScanPage,
                 start_to_close_timeout=PAGE_TIMEOUT,
+                heartbeat_timeout=PAGE_HEARTBEAT,
                 retry_policy=policy,
             )
-            scan = dataclasses.replace(scan, tenants=listed.tenants)
-        tenants = scan.tenants or []
-        pages = 0
-        while scan.tenant_index < len(tenants):
-            tenant = tenants[scan.tenant_index]
-            limit = scan.batch_size
-            if scan.record_limit is not None:
-                limit = min(limit, scan.record_limit - scan.dispatched_for_tenant)
-            page = ScanPage(0, scan.cursor, last_page=True)
-            if limit > 0:
-                page = await workflow.execute_activity(
-                    naming.SCAN_AND_DISPATCH,
-                    ScanPageRequest(
-                        scan.trigger,
-                        tenant,
-                        scan.cursor,
-                        limit,
-                        scan.actor,
-                        scan.collect_runs,
-                        started_at=scan.started_at,
-                    ),
-                    result_type=ScanPage,
-                    start_to_close_timeout=PAGE_TIMEOUT,
-                    heartbeat_timeout=PAGE_HEARTBEAT,
-                    retry_policy=policy,
-                )
-            scan.dispatched += page.dispatched
-            if page.started is not None:
-                scan.collected.add(page.started)
-            if page.tenant_not_found and len(scan.tenants_not_found) < TENANTS_NOT_FOUND_LISTED:
-                scan.tenants_not_found.append(naming.tenant_part(tenant))
-            scan.dispatched_for_tenant += page.dispatched
-            scan.cursor = page.cursor
-            if page.last_page:
-                scan.tenant_index += 1
-                scan.cursor, scan.dispatched_for_tenant = None, 0
-            pages += 1
-            if pages >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(scan)
-        return ScanSummary(scan.dispatched, len(tenants), scan.collected, scan.tenants_not_found)
+        scan.dispatched += page.dispatched
+        scan.skipped += page.skipped
+        if page.started is not None:
+            scan.collected.add(page.started)
+        if page.tenant_not_found and len(scan.tenants_not_found) < TENANTS_NOT_FOUND_LISTED:
+            scan.tenants_not_found.append(naming.tenant_part(scan.paging.tenant))
+        scan.dispatched_for_tenant += page.dispatched
+        scan.cursor = page.cursor
+        if page.last_page:
+            scan.paging.index += 1
+            scan.cursor, scan.dispatched_for_tenant = None, 0

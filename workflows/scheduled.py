@@ -10,36 +10,39 @@ from activities.types import (
     ScheduledActionRequest,
     ScheduledOutcome,
     ScheduledRun,
-    TenantsRequest,
-    TenantsResult,
 )
 from registry import naming
 from registry.control import snooze_wait
 from workflows.attempts import failure_of, run_attempts
 from workflows.compensation import unhandled
-from workflows.scan import PAGE_TIMEOUT
+from workflows.scan import list_next_tenants
+
+TENANTS_PER_RUN = 100
 
 
 @workflow.defn(name=naming.SCHEDULED_ACTION_WORKFLOW)
 class ScheduledActionWorkflow:
-    """Run the scheduled action for each tenant, with its retries; one outcome each."""
+    """Run the scheduled action for each tenant, with its retries; one outcome each.
+
+    Tenants come a page at a time, and the workflow continues-as-new every
+    ``TENANTS_PER_RUN`` steps, so history stays flat however many tenants there are.
+    """
 
     @workflow.run
     async def run(self, run: ScheduledRun) -> ScheduledOutcome:
         """Run for every tenant in turn and collect the outcomes."""
-        tenants = run.tenants
-        if tenants is None:
-            listed: TenantsResult = await workflow.execute_activity(
-                naming.LIST_TENANTS,
-                TenantsRequest(run.schedule, scheduled_action=True),
-                result_type=TenantsResult,
-                start_to_close_timeout=PAGE_TIMEOUT,
-            )
-            tenants = listed.tenants
-        result = ScheduledOutcome()
-        for tenant in tenants:
-            result.outcomes[naming.tenant_part(tenant)] = await self._run_for(run, tenant)
-        return result
+        paging, steps = run.paging, 0
+        while not paging.page_done or paging.more:
+            if paging.page_done:
+                await list_next_tenants(paging, run.tenants, run.schedule, scheduled_action=True)
+            else:
+                tenant = paging.tenant
+                run.result.add(naming.tenant_part(tenant), await self._run_for(run, tenant))
+                paging.index += 1
+            steps += 1
+            if steps >= TENANTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(run)
+        return run.result
 
     async def _run_for(self, run: ScheduledRun, tenant: str | None) -> Outcome:
         def request(attempts_used: int) -> ScheduledActionRequest:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, Trigger
-from tests.integration.support import add_tickets, running, unique_domain
+from tests.integration.support import LONG_AGO, add_tickets, running, unique_domain
 
 
 def recording_domain(seen: list[int], **options: object) -> tuple[Domain, Trigger]:
@@ -106,3 +108,20 @@ async def test_tenants_are_scanned_one_by_one_with_their_own_ids(
     assert sorted(seen[:5]) == sorted([("acme", i) for i in acme] + [("globex", i) for i in globex])
     assert sorted(seen[5:]) == [("globex", i) for i in globex]
     assert trigger.workflow_id("acme", str(acme[0])).endswith(f"/note/acme/{acme[0]}")
+
+
+async def test_a_nullable_sort_column_reaches_every_row_ascending_and_descending(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    closed = await add_tickets(engine, 4, first_id=1, closed_at=LONG_AGO)
+    later = await add_tickets(engine, 2, first_id=20, closed_at=LONG_AGO + timedelta(days=1))
+    never = await add_tickets(engine, 4, first_id=40)  # closed_at NULL
+    await add_tickets(engine, 3, first_id=90, status="closed")
+    everything = sorted(closed + later + never)
+    for sort in (["closed_at"], ["-closed_at"], ["-closed_at", "-id"], ["closed_at", "-id"]):
+        seen: list[int] = []
+        domain, trigger = recording_domain(seen, sort=sort, stream_batch_size=3)
+        async with running(domain, dev_env, database_url) as ember:
+            summary = await ember.schedule_and_run_triggers(trigger)
+        assert sorted(seen) == everything, f"sort={sort}: every matching row once"
+        assert summary.succeeded == len(everything), f"sort={sort}"

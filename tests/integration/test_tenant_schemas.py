@@ -125,9 +125,9 @@ async def test_a_scan_reports_missing_tenants_and_scans_only_the_ones_that_exist
         with pytest.raises(ValueError, match="64 bytes"):
             await ember.schedule(trigger, tenant=LONG_TENANT)
     assert (first.dispatched, first.tenants) == (2, 4)
-    assert first.tenants_not_found == ["ghost", LONG_TENANT, "-"]
+    assert first.tenants_not_found == ["-", "ghost", LONG_TENANT]  # None first, then in name order
     assert [outcome.status for outcome in outcomes] == ["succeeded", "succeeded"]
-    assert (again.dispatched, again.tenants_not_found) == (0, ["ghost", LONG_TENANT, "-"])
+    assert (again.dispatched, again.tenants_not_found) == (0, ["-", "ghost", LONG_TENANT])
     assert drained.total == 0
     assert sorted(calls) == [("finish", "t1"), ("finish", "t1")]
     assert await all_notes(engine) == only_t1_changed(
