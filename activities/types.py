@@ -247,6 +247,7 @@ class ScheduledRun:
     retry: RetrySpec = field(default_factory=RetrySpec)
     tenants: list[str | None] | None = None
     set_outcome_attribute: bool = True
+    input: dict[str, Any] | None = None  # merged over action_input (``schedule(input=...)``)
 
 
 @dataclass
@@ -258,6 +259,8 @@ class ScheduledActionRequest:
     max_attempts: int
     actor: dict[str, Any] | None = None
     attempts_before: int = 0
+    input: dict[str, Any] | None = None
+    started_at: float | None = None  # when the run started: the actor's age is counted to it
 
 
 @dataclass

@@ -6,6 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+class EmberError(Exception):
+    """The root of every exception Ember raises: catch it to catch any of them."""
+
+
+class DeclarationDeleted(EmberError, ValueError):
+    """A run was asked of a trigger or scheduled action declared ``state="deleted"``."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a declaration.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -21,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.attempts import failure_of, run_attempts
     from workflows.compensation import unhandled
     from workflows.scan import PAGE_TIMEOUT
+    from workflows.started import run_started_at
 
 
 @workflow.defn(name=naming.SCHEDULED_ACTION_WORKFLOW)
@@ -45,9 +48,18 @@ class ScheduledActionWorkflow:
         return result
 
     async def _run_for(self, run: ScheduledRun, tenant: str | None) -> Outcome:
+        actor: dict[str, Any] | None = workflow.memo_value("actor", None)
+        started_at = run_started_at()
+
         def request(attempts_used: int) -> ScheduledActionRequest:
             return ScheduledActionRequest(
-                run.schedule, tenant, run.retry.max_attempts, attempts_before=attempts_used
+                run.schedule,
+                tenant,
+                run.retry.max_attempts,
+                actor=actor,
+                attempts_before=attempts_used,
+                input=run.input,
+                started_at=started_at,
             )
 
         async def snooze(seconds: float, _attempts_used: int) -> None:
