@@ -6,15 +6,14 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from activities.types import ScheduledOutcome
 from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Domain, RowActorPersister, naming
-from tests.integration.support import add_tickets, running, unique_domain
+from tests.integration.support import add_tickets, add_user, running, unique_domain
 from tests.integration.waiting import workflow_status
 from workflows.client import TriggerClient
 
@@ -46,23 +45,11 @@ def reporting(seen: list[tuple[str, Any, Any]]) -> Domain:
     return domain
 
 
-async def admin(engine: AsyncEngine) -> User:
-    """An admin of acme (id 1), as application code holds it."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            insert(User).values(id=1, organisation="acme", name="Admin", is_admin=True)
-        )
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        found = await session.get(User, 1)
-    assert found is not None
-    return found
-
-
 async def test_ash_oban_build_trigger_returns_the_start_request_without_starting_it(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
-    who = await admin(engine)
+    who = await add_user(engine, 1, "Admin", is_admin=True)
     seen: list[tuple[str, Any, Any]] = []
     domain = reporting(seen)
     trigger = domain.get_trigger("tickets", "escalate")
@@ -98,7 +85,7 @@ async def test_ash_oban_schedule_takes_an_actor_and_input(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     ids = await add_tickets(engine, 2)
-    who = await admin(engine)
+    who = await add_user(engine, 1, "Admin", is_admin=True)
     seen: list[tuple[str, Any, Any]] = []
     domain = reporting(seen)
     trigger = domain.get_trigger("tickets", "escalate")

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
 from activities.types import ScheduledOutcome
-from examples.helpdesk.models import Organisation, Ticket, User
+from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Domain, RowActorPersister, enqueue_trigger
 from registry.checks import trigger_interaction
-from tests.integration.support import add_tickets, running, ticket_values, unique_domain
+from tests.integration.support import add_tickets, add_user, running, ticket_values, unique_domain
 from tests.integration.test_outbox import run_started
 
 
@@ -48,26 +47,11 @@ def ember_only(seen: Seen, **trigger_options: Any) -> Domain:
     return domain
 
 
-async def agent(engine: AsyncEngine) -> User:
-    """An agent of acme (id 2), not an admin."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            pg_insert(Organisation).values(slug="acme", name="Acme").on_conflict_do_nothing()
-        )
-        await connection.execute(
-            insert(User).values(id=2, organisation="acme", name="Agent", is_admin=False)
-        )
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        found = await session.get(User, 2)
-    assert found is not None
-    return found
-
-
 async def test_ash_oban_interaction_passes_for_run_trigger_runs(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
-    who, seen = await agent(engine), Seen()
+    who, seen = await add_user(engine, 2, "Agent"), Seen()
     domain = ember_only(seen)
     async with running(domain, dev_env, database_url) as ember:
         handle = await ember.run_trigger((Ticket, ticket_id), "escalate", actor=who)
@@ -81,7 +65,7 @@ async def test_ash_oban_interaction_passes_for_run_triggers_runs(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     ids = await add_tickets(engine, 3)
-    who, seen = await agent(engine), Seen()
+    who, seen = await add_user(engine, 2, "Agent"), Seen()
     domain = ember_only(seen)
     async with running(domain, dev_env, database_url) as ember:
         handles = await ember.run_triggers([(Ticket, i) for i in ids], "escalate", actor=who)
@@ -94,7 +78,7 @@ async def test_ash_oban_interaction_passes_for_enqueued_runs_the_outbox_relay_st
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     (ticket_id,) = await add_tickets(engine, 1)
-    who, seen = await agent(engine), Seen()
+    who, seen = await add_user(engine, 2, "Agent"), Seen()
     domain = ember_only(seen)
     trigger = domain.get_trigger("tickets", "escalate")
     async with running(domain, dev_env, database_url) as ember:
@@ -109,7 +93,7 @@ async def test_ash_oban_interaction_passes_for_drained_scan_runs_and_chunks(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
     ids = await add_tickets(engine, 4)
-    who = await agent(engine)
+    who = await add_user(engine, 2, "Agent")
     seen, chunked_seen = Seen(), Seen()
     domain = ember_only(seen)
     chunked = ember_only(chunked_seen, chunk_size=2)
@@ -128,7 +112,7 @@ async def test_ash_oban_interaction_passes_for_drained_scan_runs_and_chunks(
 async def test_ash_oban_interaction_passes_for_scheduled_action_runs(
     dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
-    who, seen = await agent(engine), Seen()
+    who, seen = await add_user(engine, 2, "Agent"), Seen()
     domain = ember_only(seen)
     report = domain.get_schedule("tickets", "report")
     async with running(domain, dev_env, database_url) as ember:
