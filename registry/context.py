@@ -31,8 +31,9 @@ class ActionContext:
             it queries through ``session.sync_session``.
         actor: who is acting, restored from the run's actor reference (or None).
         tenant: the tenant the run belongs to (or None).
-        input: the validated action input (a pydantic model when the action
-            declares ``input=``, else a dict).
+        input: the validated action input: the declaration's ``action_input``
+            merged with the run's own (its keys win); a pydantic model when the
+            action declares ``input=``, else a dict.
         trigger: the trigger or scheduled action name, None for direct runs.
         source: ``"trigger"`` (a scan), ``"schedule"`` (a scheduled action) or
             ``"direct"`` (``run_trigger`` / ``run_triggers`` / ``enqueue_trigger``).

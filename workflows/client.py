@@ -13,11 +13,7 @@ from temporalio.service import TLSConfig
 
 from activities.actors import actor_memo
 from activities.dispatch import RunStart, build_record_run, start_many
-from activities.types import (
-    Outcome,
-    ScanSummary,
-    ScheduledOutcome,
-)
+from activities.types import Outcome, ScanSummary, ScheduledOutcome
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
 from registry.signing import ANY, Scope, Signer
