@@ -40,9 +40,15 @@ class RunIdTooLong(InvalidArgument):
     """A record's run id would pass Temporal's id limit: no run can start for it."""
 
 
-def record_run_id(trigger: Trigger, tenant: str | None, key: str, prefix: str = "") -> str:
+def record_run_id(
+    trigger: Trigger,
+    tenant: str | None,
+    key: str,
+    prefix: str = "",
+    action_input: dict[str, Any] | None = None,
+) -> str:
     """The id of ``trigger``'s run for one record; ``RunIdTooLong`` past Temporal's limit."""
-    run_id = trigger.workflow_id(tenant, key, prefix)
+    run_id = trigger.workflow_id(tenant, key, prefix, action_input)
     size = len(run_id.encode())
     if size > naming.MAX_ID_BYTES:
         shown = key if len(key) <= SHOWN_KEY else f"{key[:SHOWN_KEY]}... ({len(key)} characters)"
@@ -206,8 +212,51 @@ def _failure_handling(trigger: Trigger) -> dict[str, Any]:
     }
 
 
-async def start_record_run(
-    client: Client,
+@dataclass(frozen=True)
+class RunStart:
+    """What Temporal is asked to start for one record run, as ``TriggerClient.build_run``
+    shows it without starting it.
+
+    Attributes:
+        workflow: the workflow type (``ember.RecordTrigger``).
+        id: the run's workflow id (with the input's digest for input of its own).
+        task_queue: the Temporal task queue of the trigger's queue.
+        input: the workflow input (``RecordRun``: record, tenant, source, input...).
+        memo: the memo (``{"actor": <sealed reference>}``, or empty).
+        search_attributes: Ember's search attributes (None when they are off).
+        priority: the Temporal priority of ``worker_priority``.
+        static_summary: the Temporal UI's one-line summary.
+        static_details: the Temporal UI's details (markdown).
+    """
+
+    workflow: str
+    id: str
+    task_queue: str
+    input: RecordRun
+    memo: dict[str, Any]
+    search_attributes: TypedSearchAttributes | None
+    priority: Priority
+    static_summary: str
+    static_details: str
+
+    def start_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``Client.start_workflow`` (besides the conflict policy)."""
+        options: dict[str, Any] = {
+            "id": self.id,
+            "task_queue": self.task_queue,
+            "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            "memo": self.memo,
+            "priority": self.priority,
+            "result_type": Outcome,
+            "static_summary": self.static_summary,
+            "static_details": self.static_details,
+        }
+        if self.search_attributes is not None:
+            options["search_attributes"] = self.search_attributes
+        return options
+
+
+def build_record_run(
     trigger: Trigger,
     tenant: str | None,
     key: str,
@@ -216,16 +265,10 @@ async def start_record_run(
     actor: dict[str, Any] | None = None,
     source: RunSource = "trigger",
     action_input: dict[str, Any] | None = None,
-    run_now: bool = False,
     with_attributes: bool = True,
     scanned_at: float | None = None,
-) -> WorkflowHandle[Any, Outcome]:
-    """Start the run of ``trigger`` for one record, or join the one already running.
-
-    With ``run_now`` this is signal-with-start: a running (snoozing) run is
-    woken by the ``run_now`` signal. ``RunIdTooLong`` when the record cannot
-    have a run.
-    """
+) -> RunStart:
+    """The start of ``trigger``'s run for one record, not started."""
     run = record_run(
         trigger,
         tenant,
@@ -235,26 +278,47 @@ async def start_record_run(
         with_attributes=with_attributes,
         scanned_at=scanned_at,
     )
-    common: dict[str, Any] = {
-        "id": record_run_id(trigger, tenant, key, task_queue_prefix),
-        "task_queue": naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
-        "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        "memo": {} if actor is None else {"actor": actor},
-        "priority": priority(trigger.options.worker_priority),
-        "result_type": Outcome,
-        **ui_metadata(trigger, tenant, key, source),
-    }
-    if with_attributes:
-        common["search_attributes"] = search_attributes(run.trigger, tenant, key)
+    shown = ui_metadata(trigger, tenant, key, source)
+    return RunStart(
+        workflow=naming.RECORD_WORKFLOW,
+        id=record_run_id(trigger, tenant, key, task_queue_prefix, action_input),
+        task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
+        input=run,
+        memo={} if actor is None else {"actor": actor},
+        search_attributes=search_attributes(run.trigger, tenant, key) if with_attributes else None,
+        priority=priority(trigger.options.worker_priority),
+        static_summary=shown["static_summary"],
+        static_details=shown["static_details"],
+    )
+
+
+async def start_record_run(
+    client: Client,
+    trigger: Trigger,
+    tenant: str | None,
+    key: str,
+    *,
+    run_now: bool = False,
+    **options: Any,
+) -> WorkflowHandle[Any, Outcome]:
+    """Start the run of ``trigger`` for one record, or join the one already running.
+
+    ``options`` are :func:`build_record_run`'s. With ``run_now`` this is
+    signal-with-start: a running (snoozing) run is woken by the ``run_now`` signal.
+    """
+    start = build_record_run(trigger, tenant, key, **options)
     if run_now:
         return await client.start_workflow(
-            naming.RECORD_WORKFLOW, run, start_signal=naming.RUN_NOW_SIGNAL, **common
+            start.workflow,
+            start.input,
+            start_signal=naming.RUN_NOW_SIGNAL,
+            **start.start_options(),
         )
     return await client.start_workflow(
-        naming.RECORD_WORKFLOW,
-        run,
+        start.workflow,
+        start.input,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        **common,
+        **start.start_options(),
     )
 
 

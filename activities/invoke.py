@@ -38,11 +38,14 @@ class Forbidden(EmberError):
 async def call_action(action: Action, record: Any, ctx: ActionContext) -> None:
     """Run ``action`` (policy first) inside ``ctx.session``'s transaction.
 
+    Ember runs it, so ``ctx.by_ember`` is set (``checks.trigger_interaction``).
+
     Raises:
         Forbidden: the policy denied the run.
         Snooze: the action asked to run again later (returned or raised).
         Cancel / Discard / any exception the action raised.
     """
+    ctx.by_ember = True
     if action.policy is not None and not await allows(action.policy, record, ctx):
         raise Forbidden
     args = (record, ctx) if action.takes_record else (ctx,)

@@ -65,6 +65,9 @@ class ScanActivities:
         """Read one keyset page of matching keys and start (or join) a run for each."""
         started = time.monotonic()
         trigger = self.runtime.trigger(request.trigger)
+        if trigger.inactive_reason is not None:  # a paused or deleted trigger starts no runs
+            logger.info("ember: %s not scanned: %s", trigger.path, trigger.inactive_reason)
+            return ScanPage(0, None, last_page=True)
         actor = self._scan_actor(trigger, request)
         key_index = [column.key for column, _ in scan_columns(trigger)].index(
             trigger.resource.primary_key.key

@@ -32,6 +32,8 @@ class ScheduledActivities:
         scheduled = self.runtime.scheduled_action(request.schedule)
         resource = scheduled.resource
         attempt = request.attempts_before + activity.info().attempt
+        if scheduled.inactive_reason is not None:  # paused or deleted since the run started
+            return ActionResult("cancelled", attempt, reason=scheduled.inactive_reason)
         deadline = Deadline.of_activity()
 
         async def body(session: AsyncSession) -> None:
@@ -44,9 +46,10 @@ class ScheduledActivities:
                     self.runtime.config.signer,
                     Scope.of(scheduled, self.runtime.config.task_queue_prefix, request.tenant),
                     session,
+                    started_at=request.started_at,
                 ),
                 tenant=request.tenant,
-                input=scheduled.action.parse_input(scheduled.options.action_input),
+                input=scheduled.action.parse_input(scheduled.input_for(request.input)),
                 trigger=scheduled.name,
                 source="schedule",
                 attempt=attempt,

@@ -72,6 +72,8 @@ class TriggerActivities:
         ``deadline`` is the attempt's (the activity's start-to-close by default).
         """
         options = trigger.options
+        if trigger.inactive_reason is not None:  # paused or deleted since the run started
+            return ActionResult("cancelled", attempt.number, reason=trigger.inactive_reason)
         limit = deadline or Deadline.of_activity()
 
         async def body(session: AsyncSession) -> None:
@@ -122,9 +124,7 @@ class TriggerActivities:
                 started_at=request.started_at,
             ),
             tenant=request.tenant,
-            input=action.parse_input(
-                request.input if request.input is not None else options.action_input
-            ),
+            input=action.parse_input(trigger.input_for(request.input)),
             trigger=trigger.name,
             source=request.source,
             attempt=attempt.number,

@@ -267,6 +267,8 @@ class ScheduledActionRequest:
     max_attempts: int
     actor: dict[str, Any] | None = None
     attempts_before: int = 0
+    input: dict[str, Any] | None = None
+    started_at: float | None = None  # when the run started: the actor's age is counted to it
 
 
 OUTCOMES_LIMIT = 256 * 1024
@@ -312,6 +314,8 @@ class ScheduledRun:
     set_outcome_attribute: bool = True
     paging: TenantPaging = field(default_factory=TenantPaging)
     result: ScheduledOutcome = field(default_factory=ScheduledOutcome)
+    input: dict[str, Any] | None = None  # merged over action_input (``schedule(input=...)``)
+    started_at: float | None = None  # the first run's start, carried across continue-as-new
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from registry.context import ActionContext
 
 
 def trigger_interaction(ctx: ActionContext) -> bool:
-    """True when Ember itself started the run (a scan or a scheduled action).
+    """True when Ember runs the action, whoever started the run, as AshOban's
+    ``AshObanInteraction`` is for every job AshOban runs.
 
-    A policy can return this to let trigger runs through whatever the actor,
-    as AshOban's ``AshObanInteraction`` check does. Runs started by
-    application code (``run_trigger``, ``enqueue_trigger``) are ``"direct"``
-    and still face the policy.
+    Scans, scheduled actions, ``run_trigger``, ``run_triggers``,
+    ``enqueue_trigger`` and drains all pass; a context built by application
+    code does not. A policy that wants to tell runs apart reads ``ctx.source``
+    (``"trigger"``, ``"schedule"`` or ``"direct"``).
     """
-    return ctx.source in ("trigger", "schedule")
+    return ctx.by_ember

@@ -31,17 +31,21 @@ class ActionContext:
             it queries through ``session.sync_session``.
         actor: who is acting, restored from the run's actor reference (or None).
         tenant: the tenant the run belongs to (or None).
-        input: the validated action input (a pydantic model when the action
-            declares ``input=``, else a dict).
+        input: the validated action input: the declaration's ``action_input``
+            merged with the run's own (its keys win); a pydantic model when the
+            action declares ``input=``, else a dict.
         trigger: the trigger or scheduled action name, None for direct runs.
         source: ``"trigger"`` (a scan), ``"schedule"`` (a scheduled action) or
-            ``"direct"`` (``run_trigger`` / ``enqueue_trigger``).
+            ``"direct"`` (``run_trigger`` / ``run_triggers`` / ``enqueue_trigger``).
         attempt: 1-based attempt number.
         max_attempts: attempts allowed.
         last_attempt: true on the last allowed attempt.
         metadata: what the trigger's ``read_metadata`` returned.
         error: the failure, on on_error runs only.
         shared: the domain's shared context.
+        by_ember: true when Ember runs the action (every run it starts, whatever
+            the source); false in a context application code builds itself.
+            ``registry.checks.trigger_interaction`` reads it.
     """
 
     session: AsyncSession
@@ -56,3 +60,4 @@ class ActionContext:
     metadata: dict[str, Any] = field(default_factory=dict)
     error: ErrorInfo | None = None
     shared: dict[str, Any] = field(default_factory=dict)
+    by_ember: bool = False

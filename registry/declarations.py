@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from registry import naming
 from registry.errors import Problem, RegistryError
@@ -59,6 +59,22 @@ class _Declaration(Generic[Options]):
         """Id of this declaration's Temporal Schedule under task queue prefix ``prefix``."""
         return naming.schedule_id(self.domain_name, self.resource.name, self.name, prefix=prefix)
 
+    def input_for(self, given: dict[str, Any] | None) -> dict[str, Any]:
+        """The action's input: ``action_input`` merged with a run's own (its keys win)."""
+        return {**self.options.action_input, **(given or {})}
+
+    def distinct_input(self, given: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The merged input when it differs from ``action_input`` (its run's id says so)."""
+        merged = self.input_for(given)
+        return None if merged == self.options.action_input else merged
+
+    @property
+    def inactive_reason(self) -> str | None:
+        """Why its runs end ``cancelled`` without acting: ``trigger_paused`` or
+        ``trigger_deleted`` (scheduled actions too); None while it is active."""
+        state = self.options.state
+        return None if state == "active" else f"trigger_{state}"
+
 
 @dataclass(frozen=True, eq=False)
 class Trigger(_Declaration[TriggerOptions]):
@@ -85,10 +101,26 @@ class Trigger(_Declaration[TriggerOptions]):
         """True when the trigger scans on a cron and is not deleted."""
         return self.options.scheduler_cron is not None and self.options.state != "deleted"
 
-    def workflow_id(self, tenant: str | None, pk: str, prefix: str = "") -> str:
-        """Id of this trigger's run for one record (under task queue prefix ``prefix``)."""
+    def workflow_id(
+        self,
+        tenant: str | None,
+        pk: str,
+        prefix: str = "",
+        action_input: dict[str, Any] | None = None,
+    ) -> str:
+        """Id of this trigger's run for one record (under task queue prefix ``prefix``).
+
+        A run given an ``action_input`` that changes the trigger's own has an id
+        of its own (its input's digest), so it never joins a run with other input.
+        """
         return naming.record_workflow_id(
-            self.domain_name, self.resource.name, self.name, tenant, pk, prefix=prefix
+            self.domain_name,
+            self.resource.name,
+            self.name,
+            tenant,
+            pk,
+            prefix=prefix,
+            action_input=self.distinct_input(action_input),
         )
 
 

@@ -35,6 +35,10 @@ class UnknownDeclaration(EmberError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class DeclarationDeleted(EmberError, ValueError):
+    """A run was asked of a trigger or scheduled action declared ``state="deleted"``."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a declaration.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+
 NO_TENANT = "-"
 PREFIX = "ember"
 MAX_ID_BYTES = 1000
@@ -57,11 +61,37 @@ def tenant_part(tenant: str | None) -> str:
     return NO_TENANT if tenant is None else tenant
 
 
+INPUT_DIGEST_LENGTH = 12
+
+
+def input_digest(action_input: dict[str, Any]) -> str:
+    """A short digest of ``action_input`` as canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(action_input, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:INPUT_DIGEST_LENGTH]
+
+
+def _with_input(run_id: str, action_input: dict[str, Any] | None) -> str:
+    """``run_id``, followed by ``/input-<digest>`` for a run with input of its own."""
+    return run_id if action_input is None else f"{run_id}/input-{input_digest(action_input)}"
+
+
 def record_workflow_id(
-    domain: str, resource: str, trigger: str, tenant: str | None, pk: str, *, prefix: str = ""
+    domain: str,
+    resource: str,
+    trigger: str,
+    tenant: str | None,
+    pk: str,
+    *,
+    prefix: str = "",
+    action_input: dict[str, Any] | None = None,
 ) -> str:
-    """Deterministic id of the run of ``trigger`` for one record."""
-    return f"{schedule_id(domain, resource, trigger, prefix=prefix)}/{tenant_part(tenant)}/{pk}"
+    """Deterministic id of the run of ``trigger`` for one record.
+
+    ``action_input``: the run's input when it is not the trigger's own; runs with
+    different input then have different ids (``.../<pk>/input-<digest>``).
+    """
+    base = f"{schedule_id(domain, resource, trigger, prefix=prefix)}/{tenant_part(tenant)}/{pk}"
+    return _with_input(base, action_input)
 
 
 def chunk_workflow_id(
@@ -87,10 +117,17 @@ def scan_workflow_id(
 
 
 def scheduled_action_workflow_id(
-    domain: str, resource: str, name: str, tenant: str | None, *, prefix: str = ""
+    domain: str,
+    resource: str,
+    name: str,
+    tenant: str | None,
+    *,
+    prefix: str = "",
+    action_input: dict[str, Any] | None = None,
 ) -> str:
-    """Id of a scheduled action run started on demand."""
-    return f"{schedule_id(domain, resource, name, prefix=prefix)}/{tenant_part(tenant)}/run"
+    """Id of a scheduled action run started on demand (``action_input`` as for records)."""
+    base = f"{schedule_id(domain, resource, name, prefix=prefix)}/{tenant_part(tenant)}/run"
+    return _with_input(base, action_input)
 
 
 def trigger_key(domain: str, resource: str, trigger: str) -> str:

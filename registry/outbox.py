@@ -36,7 +36,8 @@ async def enqueue_trigger(
         trigger: the trigger to run.
         actor: who is acting (stored as a reference).
         tenant: the record's tenant (read from the instance when omitted).
-        input: action input replacing the trigger's ``action_input``.
+        input: action input merged over the trigger's ``action_input`` (its keys
+            win); a run with input of its own has its own id, as in ``run_trigger``.
     """
     trigger = enqueueable(trigger)
     target = record_target(trigger, record, tenant, input)
@@ -55,6 +56,7 @@ async def enqueue_trigger(
     }
     await session.execute(
         insert(await outbox_table(session)).values(
-            workflow_id=trigger.workflow_id(target.tenant, target.key), request=request
+            workflow_id=trigger.workflow_id(target.tenant, target.key, action_input=input),
+            request=request,
         )
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import inspect
 
 from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
-from registry.errors import InvalidArgument, RegistryError, WrongType
+from registry.errors import DeclarationDeleted, InvalidArgument, RegistryError, WrongType
 from registry.keys import decode_key
 from registry.resource import Resource
 from registry.tenancy import check_schema_name, refused
@@ -37,7 +38,7 @@ def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
                 f"trigger: expected a trigger of domain {domain.name!r}, found {trigger.path}; "
                 "fix: use the client of that trigger's domain"
             )
-        return trigger
+        return not_deleted(trigger)
     if not isinstance(trigger, str):
         raise WrongType(f"trigger: expected a Trigger or its name, found {type(trigger).__name__}")
     resource_name, _, name = trigger.rpartition(".")
@@ -53,7 +54,7 @@ def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
             f"trigger: expected one of ({known}), found {trigger!r} ({found}); "
             "fix: use 'resource.trigger' or the Trigger object"
         )
-    return matches[0]
+    return not_deleted(matches[0])
 
 
 def resolve_schedule(domain: Domain, scheduled: ScheduledAction) -> ScheduledAction:
@@ -63,23 +64,71 @@ def resolve_schedule(domain: Domain, scheduled: ScheduledAction) -> ScheduledAct
             f"schedule: expected a scheduled action of domain {domain.name!r}, found "
             f"{scheduled.path}; fix: use the client of that scheduled action's domain"
         )
-    return scheduled
+    return not_deleted(scheduled)
 
 
-def triggers_of(domain: Domain, target: Any) -> list[Trigger]:
-    """The triggers a drain covers: a domain's, a resource's, or one trigger."""
+Declaration = Trigger | ScheduledAction
+D = TypeVar("D", Trigger, ScheduledAction)
+
+
+def not_deleted(declaration: D) -> D:
+    """``declaration``, unless it is declared ``state="deleted"`` (then DeclarationDeleted)."""
+    if declaration.options.state == "deleted":
+        kind = "trigger" if isinstance(declaration, Trigger) else "scheduled action"
+        raise DeclarationDeleted(
+            f"{kind}: expected one that is not deleted, found {declaration.path} with "
+            "state='deleted' (its runs end cancelled 'trigger_deleted'); fix: declare "
+            "state='active' to run it again, or stop starting runs of it"
+        )
+    return declaration
+
+
+def drained(
+    domain: Domain, target: Any, *, triggers: bool = True, scheduled_actions: bool = False
+) -> list[Declaration]:
+    """What a drain of ``target`` runs, in order and each once.
+
+    A domain or resource stands for its active triggers that have a
+    ``scheduler_cron`` (when ``triggers``) and its active scheduled actions
+    (when ``scheduled_actions``), as AshOban's drains; a trigger or scheduled
+    action named explicitly always runs (a deleted one is refused); a list or
+    tuple stands for each of its items.
+    """
+    return list(dict.fromkeys(_drained(domain, target, triggers, scheduled_actions)))
+
+
+def _drained(
+    domain: Domain, target: Any, triggers: bool, scheduled_actions: bool
+) -> list[Declaration]:
+    if isinstance(target, Sequence) and not isinstance(target, str):
+        return [
+            declaration
+            for item in target
+            for declaration in _drained(domain, item, triggers, scheduled_actions)
+        ]
     if isinstance(target, Domain):
         if target is not domain:
             raise InvalidArgument(f"target: expected domain {domain.name!r}, found {target.name!r}")
-        return domain.triggers
-    if isinstance(target, Resource):
-        return list(domain.get_resource(target.name).triggers.values())
-    if isinstance(target, ScheduledAction):
-        raise WrongType(
-            f"target: expected a domain, resource or trigger, found scheduled action "
-            f"{target.path}; fix: use ember.schedule(...) for scheduled actions"
-        )
-    return [resolve_trigger(domain, target)]
+        resources = list(domain.resources.values())
+    elif isinstance(target, Resource):
+        resources = [domain.get_resource(target.name)]
+    elif isinstance(target, ScheduledAction):
+        return [resolve_schedule(domain, target)]
+    else:
+        return [resolve_trigger(domain, target)]
+    scheduled = [
+        t
+        for r in resources
+        for t in r.triggers.values()
+        if triggers and t.options.state == "active" and t.options.scheduler_cron is not None
+    ]
+    scheduled_runs = [
+        s
+        for r in resources
+        for s in r.schedules.values()
+        if scheduled_actions and s.options.state == "active"
+    ]
+    return [*scheduled, *scheduled_runs]
 
 
 def record_target(
@@ -118,7 +167,7 @@ def record_target(
     tenant = None if tenant is None else str(tenant)
     check_schema_tenant(resource, tenant)
     if action_input is not None:
-        _check_input(trigger, action_input)
+        check_input(trigger, action_input)
     return RunTarget(tenant, key)
 
 
@@ -142,6 +191,7 @@ def enqueueable(trigger: Any) -> Trigger:
     )
     if problems:
         raise RegistryError(problems)
+    not_deleted(trigger)
     return trigger
 
 
@@ -167,19 +217,23 @@ def _checked_key(resource: Resource, pk: Any) -> str:
     return str(pk)
 
 
-def _check_input(trigger: Trigger, action_input: dict[str, Any]) -> None:
+def check_input(declaration: Declaration, action_input: dict[str, Any]) -> None:
+    """Refuse (ValueError) input too large to travel, or that, merged over the declaration's
+    ``action_input``, its action's model does not accept."""
     size = len(json.dumps(action_input, default=str).encode())
     if size > PAYLOAD_LIMIT:
         raise InvalidArgument(
             f"input: expected at most {PAYLOAD_LIMIT} bytes (Temporal's payload limit), found "
             f"{size}; fix: pass a reference (an id) and load the data in the action"
         )
+    merged = declaration.input_for(action_input)
     try:
-        trigger.action.parse_input(action_input)
+        declaration.action.parse_input(merged)
     except ValidationError as error:
         raise InvalidArgument(
-            f"input: expected input accepted by {trigger.action.name}'s model, found "
-            f"{action_input!r} ({error.error_count()} errors: {error.errors()[0]['msg']}); "
+            f"input: expected input accepted by {declaration.action.name}'s model once "
+            f"merged over {declaration.path}'s action_input, found {merged!r} "
+            f"({error.error_count()} errors: {error.errors()[0]['msg']}); "
             "fix: match the action's input model"
         ) from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,35 +13,26 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import TLSConfig
 
 from activities.actors import actor_memo
-from activities.dispatch import chunk_run_id, record_run_id, start_many, start_record_run
-from activities.types import (
-    COLLECT_LIMIT,
-    ChunkOutcome,
-    CollectedRuns,
-    Outcome,
-    ScanSummary,
-    ScheduledOutcome,
-)
-from registry import ActorRef, Domain, EmberError, Resource, ScheduledAction, Trigger, naming
+from activities.dispatch import RunStart, build_record_run, record_run_id, start_many
+from activities.types import Outcome, ScanSummary, ScheduledOutcome
+from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
 from registry.signing import ANY, Scope, Signer
 from registry.targets import (
     RecordLike,
+    check_input,
     check_schema_tenant,
+    drained,
     record_target,
     resolve_schedule,
     resolve_trigger,
-    triggers_of,
 )
-from workflows.drain import TriggerRunSummary, wait_for_runs
+from workflows.drain import TriggerRunSummary, scan_handles, wait_for_runs
 from workflows.schedules import scan_request, scheduled_run
 from workflows.settings import Settings
 
 Target = Domain | Resource | Trigger | ScheduledAction | str
-
-
-class DrainTooLarge(EmberError, RuntimeError):
-    """A drain's scan started more runs than one drain can wait for."""
+DrainTarget = Target | Sequence[Target]
 
 
 class TriggerClient:
@@ -128,6 +119,40 @@ class TriggerClient:
             **options,
         )
 
+    def build_run(
+        self,
+        record: RecordLike,
+        trigger: Trigger | str,
+        *,
+        actor: Any = None,
+        tenant: str | None = None,
+        input: dict[str, Any] | None = None,
+        actor_ref: ActorRef | None = None,
+    ) -> RunStart:
+        """What ``run_trigger`` would start, without starting it (AshOban's ``build_trigger``).
+
+        Checks everything ``run_trigger`` checks and returns the workflow id, task
+        queue, input, memo and search attributes, for inspection and tests.
+        """
+        resolved = resolve_trigger(self.domain, trigger)
+        target = record_target(resolved, record, tenant, input)
+        scope = Scope.of(resolved, self.task_queue_prefix, target.tenant, target.key)
+        memo: dict[str, Any] | None
+        if actor_ref is not None:
+            memo = self.signer.seal(actor_ref, scope)
+        else:
+            memo = actor_memo(resolved.resource, actor, self.signer, scope)
+        return build_record_run(
+            resolved,
+            target.tenant,
+            target.key,
+            task_queue_prefix=self.task_queue_prefix,
+            actor=memo,
+            source="direct",
+            action_input=input,
+            with_attributes=self.search_attributes,
+        )
+
     async def run_trigger(
         self,
         record: RecordLike,
@@ -141,39 +166,33 @@ class TriggerClient:
         """Run ``trigger`` for ``record`` now (signal-with-start).
 
         Starts the record's run, or signals ``run_now`` to the one already
-        running (waking it if it snoozes) and returns its handle.
+        running with the same input (waking it if it snoozes) and returns its handle.
 
         Args:
             record: a model instance, or ``(Model, pk)``.
             trigger: the object ``resource.trigger(...)`` returned, or its name.
             actor: who is acting (stored as a reference in the memo).
             tenant: the record's tenant (read from the instance when omitted).
-            input: action input replacing the trigger's ``action_input``.
+            input: action input merged over the trigger's ``action_input`` (its
+                keys win). A run whose input differs from the trigger's own has an
+                id of its own (``.../input-<digest>``): it never joins a run with
+                other input, and joins one with the same.
             actor_ref: an actor given by its reference (e.g. ``{"type": "users",
                 "id": 7}``) instead of ``actor``.
 
         Raises ``RunIdTooLong`` (a ``ValueError``) when the record's run id would
         pass Temporal's id limit, before anything starts.
+        Raises:
+            DeclarationDeleted: the trigger is declared ``state="deleted"``.
         """
-        resolved = resolve_trigger(self.domain, trigger)
-        target = record_target(resolved, record, tenant, input)
-        scope = Scope.of(resolved, self.task_queue_prefix, target.tenant, target.key)
-        memo: dict[str, Any] | None
-        if actor_ref is not None:
-            memo = self.signer.seal(actor_ref, scope)
-        else:
-            memo = actor_memo(resolved.resource, actor, self.signer, scope)
-        return await start_record_run(
-            self.client,
-            resolved,
-            target.tenant,
-            target.key,
-            task_queue_prefix=self.task_queue_prefix,
-            actor=memo,
-            source="direct",
-            action_input=input,
-            run_now=True,
-            with_attributes=self.search_attributes,
+        start = self.build_run(
+            record, trigger, actor=actor, tenant=tenant, input=input, actor_ref=actor_ref
+        )
+        return await self.client.start_workflow(
+            start.workflow,
+            start.input,
+            start_signal=naming.RUN_NOW_SIGNAL,
+            **start.start_options(),
         )
 
     async def run_triggers(
@@ -188,12 +207,12 @@ class TriggerClient:
         """Start (or join) runs for many records, batched with bounded concurrency.
 
         Every record is checked before anything starts (``RunIdTooLong``: a
-        record whose run id would pass Temporal's id limit).
+        record whose run id would pass Temporal's id limit); ``input`` as in ``run_trigger``.
         """
         resolved = resolve_trigger(self.domain, trigger)
         targets = [record_target(resolved, r, tenant, input) for r in records]
         for target in targets:
-            record_run_id(resolved, target.tenant, target.key, self.task_queue_prefix)
+            record_run_id(resolved, target.tenant, target.key, self.task_queue_prefix, input)
         ref = store_actor(resolved.resource.actor_persister, resolved.resource.name, actor)
         by_tenant: dict[str | None, list[str]] = {}
         for target in targets:
@@ -220,111 +239,144 @@ class TriggerClient:
         return handles
 
     async def schedule(
-        self, target: Trigger | ScheduledAction | str, *, tenant: str | None = None
+        self,
+        target: Trigger | ScheduledAction | str,
+        *,
+        tenant: str | None = None,
+        actor: Any = None,
+        input: dict[str, Any] | None = None,
     ) -> WorkflowHandle[Any, Any]:
-        """Run a trigger's scan (or a scheduled action) now, as its schedule would."""
-        return await self._start_scan(target, tenant, actor=None, collect_runs=False)
+        """Run a trigger's scan (or a scheduled action) now, as its schedule would
+        (AshOban's ``schedule/3``).
+
+        Args:
+            target: a trigger (object or name) or a scheduled action.
+            tenant: only this tenant (default: every tenant, as the schedule).
+            actor: who is acting: the scan signs it into every run it starts; a
+                scheduled action runs as it.
+            input: a scheduled action's input, merged over its ``action_input``
+                (a run with input of its own has its own id). A scan's runs take
+                their trigger's ``action_input``: give a trigger input through
+                ``run_trigger`` / ``run_triggers``.
+
+        Raises:
+            DeclarationDeleted: the target is declared ``state="deleted"``.
+        """
+        if isinstance(target, ScheduledAction):
+            return await self._start_scheduled(target, tenant, actor=actor, input=input)
+        trigger = resolve_trigger(self.domain, target)
+        if input is not None:
+            raise ValueError(
+                f"input: expected none for trigger {trigger.path} (a scan's runs take its "
+                f"action_input), found {input!r}; fix: pass input to run_trigger or "
+                "run_triggers, or declare it as the trigger's action_input"
+            )
+        return await self._start_scan(trigger, tenant, actor=actor, collect_runs=False)
 
     async def schedule_and_run_triggers(
         self,
-        target: Target,
+        target: DrainTarget,
         *,
         tenant: str | None = None,
         actor: Any = None,
         timeout: float = 60.0,
+        triggers: bool = True,
+        scheduled_actions: bool = False,
+        with_scheduled: bool = False,
     ) -> TriggerRunSummary:
         """Run the scans of ``target`` now and wait for every record run they started.
 
-        ``target`` is a domain, a resource, a trigger (object or name). Runs
-        still snoozing when all others ended count as ``snoozed``; runs not
-        ended after ``timeout`` seconds count as ``unfinished``; rows the scans
-        could start no run for as ``skipped``.
+        ``target`` is a domain, a resource, a trigger (object or name), a
+        scheduled action, or a list of these. A domain or resource drains its
+        active triggers that have a ``scheduler_cron`` (``triggers``) and its
+        active scheduled actions (``scheduled_actions``), as AshOban's drains;
+        a trigger or scheduled action named explicitly always drains (a paused
+        one runs nothing, a deleted one is refused). Scheduled-action runs count
+        once per tenant. Runs still snoozing when all others ended count as
+        ``snoozed`` (unless ``with_scheduled``: then they are waited for, as
+        Oban's ``with_scheduled``); runs not ended after ``timeout`` seconds count
+        as ``unfinished``; rows the scans could start no run for as ``skipped``.
         """
         handles: list[WorkflowHandle[Any, Any]] = []
         skipped = 0
-        for trigger in triggers_of(self.domain, target):
-            scan = await self._start_scan(trigger, tenant, actor=actor, collect_runs=True)
+        chosen = drained(
+            self.domain, target, triggers=triggers, scheduled_actions=scheduled_actions
+        )
+        for declaration in chosen:
+            if isinstance(declaration, ScheduledAction):
+                handles.append(await self._start_scheduled(declaration, tenant, actor=actor))
+                continue
+            scan = await self._start_scan(declaration, tenant, actor=actor, collect_runs=True)
             summary: ScanSummary = await scan.result()
-            if summary.collected.overflowed:
-                raise DrainTooLarge(
-                    f"schedule_and_run_triggers: expected a scan whose run ids fit in one "
-                    f"Temporal payload ({COLLECT_LIMIT} bytes of keys), found {trigger.path} "
-                    f"starting {summary.dispatched} runs; they run on, but cannot all be "
-                    "waited for; fix: drain fewer records at once (tenant=..., or the "
-                    "trigger's record_limit)"
-                )
-            handles += self._handles(trigger, summary.collected)
+            handles += scan_handles(self.client, declaration, summary, self.task_queue_prefix)
             skipped += summary.skipped
-        waited = await wait_for_runs(handles, timedelta(seconds=timeout))
+        waited = await wait_for_runs(
+            handles, timedelta(seconds=timeout), with_scheduled=with_scheduled
+        )
         return dataclasses.replace(waited, skipped=skipped)
 
-    def _handles(
-        self, trigger: Trigger, collected: CollectedRuns
-    ) -> list[WorkflowHandle[Any, Any]]:
-        """Handles of the record and chunk runs a drain's scan started."""
-        handles: list[WorkflowHandle[Any, Any]] = []
-        for runs in collected.tenants:
-            handles += [
-                self.client.get_workflow_handle(
-                    trigger.workflow_id(runs.tenant, key, self.task_queue_prefix),
-                    result_type=Outcome,
-                )
-                for key in runs.records
-            ]
-            handles += [
-                self.client.get_workflow_handle(
-                    chunk_run_id(trigger, runs.tenant, first, last, self.task_queue_prefix),
-                    result_type=ChunkOutcome,
-                )
-                for first, last in runs.chunks
-            ]
-        return handles
-
-    async def _start_scan(
+    async def _start_scheduled(
         self,
-        target: Trigger | ScheduledAction | str,
+        scheduled: ScheduledAction,
         tenant: str | None,
         *,
         actor: Any,
-        collect_runs: bool,
-    ) -> WorkflowHandle[Any, Any]:
-        declaration = (
-            resolve_schedule(self.domain, target)
-            if isinstance(target, ScheduledAction)
-            else resolve_trigger(self.domain, target)
+        input: dict[str, Any] | None = None,
+    ) -> WorkflowHandle[Any, ScheduledOutcome]:
+        declaration = resolve_schedule(self.domain, scheduled)
+        self._check_tenant(declaration, tenant)
+        if input is not None:
+            check_input(declaration, input)
+        run = scheduled_run(declaration, with_attributes=self.search_attributes)
+        run.tenants = None if tenant is None else [tenant]
+        run.input = input
+        scope = Scope.of(declaration, self.task_queue_prefix, ANY if tenant is None else tenant)
+        memo = actor_memo(declaration.resource, actor, self.signer, scope)
+        return await self.client.start_workflow(
+            naming.SCHEDULED_ACTION_WORKFLOW,
+            run,
+            id=naming.scheduled_action_workflow_id(
+                *self._names(declaration),
+                tenant,
+                prefix=self.task_queue_prefix,
+                action_input=declaration.distinct_input(input),
+            ),
+            task_queue=self._queue(declaration.queue),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            memo={} if memo is None else {"actor": memo},
+            result_type=ScheduledOutcome,
         )
-        if tenant is not None:
-            check_schema_tenant(declaration.resource, tenant)
-        tenants: list[str | None] | None = None if tenant is None else [tenant]
-        names = (self.domain.name, declaration.resource.name, declaration.name)
+
+    async def _start_scan(
+        self, trigger: Trigger, tenant: str | None, *, actor: Any, collect_runs: bool
+    ) -> WorkflowHandle[Any, ScanSummary]:
+        self._check_tenant(trigger, tenant)
         prefix = self.task_queue_prefix
-        if isinstance(declaration, ScheduledAction):
-            run = scheduled_run(declaration, with_attributes=self.search_attributes)
-            run.tenants = tenants
-            return await self.client.start_workflow(
-                naming.SCHEDULED_ACTION_WORKFLOW,
-                run,
-                id=naming.scheduled_action_workflow_id(*names, tenant, prefix=prefix),
-                task_queue=self._queue(declaration.queue),
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                result_type=ScheduledOutcome,
-            )
-        request = scan_request(declaration)
-        request.tenants, request.collect_runs = tenants, collect_runs
+        request = scan_request(trigger)
+        request.tenants = None if tenant is None else [tenant]
+        request.collect_runs = collect_runs
         # Each page checks this for its tenant and signs every run it starts for its records.
-        every_record = Scope.of(declaration, prefix, ANY if tenant is None else tenant)
-        request.actor = actor_memo(declaration.resource, actor, self.signer, every_record)
-        scan_id = naming.scan_workflow_id(*names, tenant, prefix=prefix)
+        every_record = Scope.of(trigger, prefix, ANY if tenant is None else tenant)
+        request.actor = actor_memo(trigger.resource, actor, self.signer, every_record)
+        scan_id = naming.scan_workflow_id(*self._names(trigger), tenant, prefix=prefix)
         if collect_runs:  # a drain needs its own scan, not one already running
             scan_id += f"/drain-{uuid.uuid4().hex[:12]}"
         return await self.client.start_workflow(
             naming.SCAN_WORKFLOW,
             request,
             id=scan_id,
-            task_queue=self._queue(declaration.scheduler_queue),
+            task_queue=self._queue(trigger.scheduler_queue),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             result_type=ScanSummary,
         )
+
+    @staticmethod
+    def _check_tenant(declaration: Trigger | ScheduledAction, tenant: str | None) -> None:
+        if tenant is not None:
+            check_schema_tenant(declaration.resource, tenant)
+
+    def _names(self, declaration: Trigger | ScheduledAction) -> tuple[str, str, str]:
+        return (self.domain.name, declaration.resource.name, declaration.name)
 
     def _queue(self, queue: str) -> str:
         return naming.task_queue(self.domain.name, queue, self.task_queue_prefix)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -16,11 +18,14 @@ from activities.types import (
     RetrySpec,
 )
 from registry import naming
+from registry.control import snooze_wait
 from workflows.attempts import LOCK_RETRY, execute_action
 
 # Failures that end the run ``discarded``; those not acted on behalf of anyone skip on_error.
 DISCARDING = (DISCARD_ERROR, ACTOR_ERROR, FORBIDDEN_ERROR)
 NO_ON_ERROR = (ACTOR_ERROR, FORBIDDEN_ERROR)
+# on_error may snooze this many times; one more snooze ends the run as if it had none.
+ON_ERROR_SNOOZES = 20
 
 
 def unhandled(failure: FailureInfo) -> Outcome:
@@ -30,6 +35,10 @@ def unhandled(failure: FailureInfo) -> Outcome:
     return Outcome("failed", failure.attempt, failure)
 
 
+async def _sleep(seconds: float) -> None:
+    await workflow.sleep(snooze_wait(seconds))
+
+
 async def compensate(
     failure: FailureInfo,
     request: ActionRequest,
@@ -37,16 +46,20 @@ async def compensate(
     has_on_error: bool,
     on_error_fails_job: bool,
     retry: RetrySpec,
+    snooze: Callable[[float], Awaitable[None]] = _sleep,
 ) -> Outcome:
     """Run on_error (once; lock waits repeat it) and say how the run ends.
 
     A discard stays ``discarded``; an unknown actor and a policy's denial skip
     on_error (it would act as nobody, or as the actor just refused); an on_error
-    that fails ends ``discarded`` with the original error.
+    that fails ends ``discarded`` with the original error. An on_error that
+    snoozes is run again after ``snooze(seconds)`` (at most ``ON_ERROR_SNOOZES``
+    times); one that finds its row no longer matching (or cancels) ends ``cancelled``.
     """
     discarded = failure.type in DISCARDING
     if not has_on_error or failure.type in NO_ON_ERROR:
         return unhandled(failure)
+    snoozes = 0
     while True:
         try:
             result = await execute_action(
@@ -54,9 +67,15 @@ async def compensate(
             )
         except ActivityError:
             return Outcome("discarded", failure.attempt, failure, "on_error_failed")
-        if result.status != "locked":
+        if result.status == "locked":
+            await workflow.sleep(LOCK_RETRY)
+        elif result.status == "snoozed" and snoozes < ON_ERROR_SNOOZES:
+            snoozes += 1
+            await snooze(result.snooze_seconds)
+        else:
             break
-        await workflow.sleep(LOCK_RETRY)
+    if result.status == "cancelled" and not discarded:
+        return Outcome("cancelled", failure.attempt, failure, result.reason)
     if result.status != "succeeded" or discarded:
         return unhandled(failure)
     if on_error_fails_job:

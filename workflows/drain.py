@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError
 
-from activities.types import ChunkOutcome, Outcome
-from registry import naming
+from activities.types import COLLECT_LIMIT, ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
+from registry import EmberError, Trigger, naming
 
 POLL = 0.2
 # At most this many result long-polls at once (the server caps concurrent long-polls per
@@ -31,6 +31,10 @@ COUNTED_AS = {
     "cancelled": "cancelled",
     "snoozed": "snoozed",
 }
+
+
+class DrainTooLarge(EmberError, RuntimeError):
+    """A drain's scan started more runs than one drain can wait for."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,46 @@ class TriggerRunSummary:
         return runs - self.skipped
 
 
-def outcomes_of(result: Outcome | ChunkOutcome) -> list[Outcome]:
-    """The record outcomes in a record run's or a chunk run's result."""
-    return list(result.outcomes.values()) if isinstance(result, ChunkOutcome) else [result]
+def outcomes_of(result: Outcome | ChunkOutcome | ScheduledOutcome) -> list[Outcome]:
+    """The outcomes in a record run's, a chunk run's or a scheduled action run's result."""
+    if isinstance(result, ChunkOutcome | ScheduledOutcome):
+        return list(result.outcomes.values())
+    return [result]
+
+
+def scan_handles(
+    client: Client, trigger: Trigger, summary: ScanSummary, prefix: str
+) -> list[WorkflowHandle[Any, Any]]:
+    """Handles of the record and chunk runs a drain's scan started.
+
+    Raises:
+        DrainTooLarge: the scan started more runs than it could name.
+    """
+    if summary.collected.overflowed:
+        raise DrainTooLarge(
+            f"schedule_and_run_triggers: expected a scan whose run ids fit in one "
+            f"Temporal payload ({COLLECT_LIMIT} bytes of keys), found {trigger.path} "
+            f"starting {summary.dispatched} runs; they run on, but cannot all be "
+            "waited for; fix: drain fewer records at once (tenant=..., or the "
+            "trigger's record_limit)"
+        )
+    handles: list[WorkflowHandle[Any, Any]] = []
+    names = (trigger.domain_name, trigger.resource.name, trigger.name)
+    for runs in summary.collected.tenants:
+        handles += [
+            client.get_workflow_handle(
+                trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome
+            )
+            for key in runs.records
+        ]
+        handles += [
+            client.get_workflow_handle(
+                naming.chunk_workflow_id(*names, runs.tenant, first, last, prefix=prefix),
+                result_type=ChunkOutcome,
+            )
+            for first, last in runs.chunks
+        ]
+    return handles
 
 
 def ended_without_outcome(error: WorkflowFailureError) -> Outcome:
@@ -73,9 +114,13 @@ def ended_without_outcome(error: WorkflowFailureError) -> Outcome:
 
 
 async def wait_for_runs(
-    handles: Sequence[WorkflowHandle[Any, Any]], timeout: timedelta
+    handles: Sequence[WorkflowHandle[Any, Any]], timeout: timedelta, *, with_scheduled: bool = False
 ) -> TriggerRunSummary:
     """Wait until every run ended or only snoozing runs remain, at most ``timeout``.
+
+    With ``with_scheduled`` (Oban's ``drain_queue(with_scheduled: true)``), snoozing
+    runs are waited for too: on the time-skipping test server their snoozes take no
+    time.
 
     A chunk run counts once per record; a chunk still running at the timeout
     counts as one unfinished run. A run cancelled through Temporal counts as
@@ -106,7 +151,12 @@ async def wait_for_runs(
                 pending.pop(future)
                 for outcome in outcomes_of(future.result()):
                     counts[COUNTED_AS[outcome.status]] += 1
-            if pending and not done and await _all_snoozing(list(pending.values())):
+            if (
+                pending
+                and not done
+                and not with_scheduled
+                and await _all_snoozing(list(pending.values()))
+            ):
                 counts["snoozed"] += len(pending)
                 break
     finally:

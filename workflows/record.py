@@ -87,16 +87,21 @@ class RecordTriggerWorkflow:
                 has_on_error=run.has_on_error,
                 on_error_fails_job=run.on_error_fails_job,
                 retry=run.retry,
+                snooze=lambda seconds: self._sleep(run, seconds),
             )
         self._finish(run, outcome)
         return outcome
 
-    async def _snooze(self, run: RecordRun, seconds: float, attempts_used: int) -> None:
+    async def _sleep(self, run: RecordRun, seconds: float) -> None:
+        """Snooze durably for ``seconds``; ``run_now`` wakes the run early."""
         self._state, self._wake = "snoozed", False
         self._set_outcome(run, "snoozed")
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._wake, timeout=snooze_wait(seconds))
         self._state = "running"
+
+    async def _snooze(self, run: RecordRun, seconds: float, attempts_used: int) -> None:
+        await self._sleep(run, seconds)
         self._snoozes += 1
         if self._snoozes >= SNOOZES_PER_RUN or workflow.info().is_continue_as_new_suggested():
             workflow.continue_as_new(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -16,6 +18,7 @@ from registry.control import snooze_wait
 from workflows.attempts import failure_of, run_attempts
 from workflows.compensation import unhandled
 from workflows.scan import list_next_tenants
+from workflows.started import run_started_at
 
 TENANTS_PER_RUN = 100
 
@@ -31,23 +34,34 @@ class ScheduledActionWorkflow:
     @workflow.run
     async def run(self, run: ScheduledRun) -> ScheduledOutcome:
         """Run for every tenant in turn and collect the outcomes."""
+        run.started_at = run_started_at(run.started_at)
+        actor: dict[str, Any] | None = workflow.memo_value("actor", None)
         paging, steps = run.paging, 0
         while not paging.page_done or paging.more:
             if paging.page_done:
                 await list_next_tenants(paging, run.tenants, run.schedule, scheduled_action=True)
             else:
                 tenant = paging.tenant
-                run.result.add(naming.tenant_part(tenant), await self._run_for(run, tenant))
+                outcome = await self._run_for(run, tenant, actor)
+                run.result.add(naming.tenant_part(tenant), outcome)
                 paging.index += 1
             steps += 1
             if steps >= TENANTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(run)
+                workflow.continue_as_new(run, memo={} if actor is None else {"actor": actor})
         return run.result
 
-    async def _run_for(self, run: ScheduledRun, tenant: str | None) -> Outcome:
+    async def _run_for(
+        self, run: ScheduledRun, tenant: str | None, actor: dict[str, Any] | None
+    ) -> Outcome:
         def request(attempts_used: int) -> ScheduledActionRequest:
             return ScheduledActionRequest(
-                run.schedule, tenant, run.retry.max_attempts, attempts_before=attempts_used
+                run.schedule,
+                tenant,
+                run.retry.max_attempts,
+                actor=actor,
+                attempts_before=attempts_used,
+                input=run.input,
+                started_at=run.started_at,
             )
 
         async def snooze(seconds: float, _attempts_used: int) -> None:

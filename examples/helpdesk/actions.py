@@ -39,8 +39,14 @@ async def close_stale(ticket: Ticket, ctx: ActionContext) -> None:
 
 
 def can_escalate(actor: Any, ticket: Ticket, ctx: ActionContext) -> bool:
-    """Trigger runs may always escalate; people only when they are admins."""
-    return checks.trigger_interaction(ctx) or (isinstance(actor, User) and actor.is_admin)
+    """Scans may always escalate; a run started on demand only for an admin.
+
+    ``checks.trigger_interaction`` is true for every run Ember starts (as AshOban's
+    ``AshObanInteraction``), on-demand ones included; ``ctx.source`` tells them apart.
+    """
+    if not checks.trigger_interaction(ctx):
+        return False
+    return ctx.source != "direct" or (isinstance(actor, User) and actor.is_admin)
 
 
 async def send_digest(ctx: ActionContext) -> None:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from examples.helpdesk.models import Organisation, Ticket
+from examples.helpdesk.models import Organisation, Ticket, User
 from registry import ActionContext, Domain, Trigger
 from workflows.client import TriggerClient
 from workflows.settings import Settings
@@ -136,3 +137,18 @@ async def temporal_cli(env: WorkflowEnvironment, *args: str) -> Any:
     if text.startswith(("[", "{")):
         return json.loads(text)
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+async def add_user(engine: AsyncEngine, user_id: int, name: str, *, is_admin: bool = False) -> User:
+    """Insert a user of acme (creating acme if needed); return it as application code holds it."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            pg_insert(Organisation).values(slug="acme", name="Acme").on_conflict_do_nothing()
+        )
+        await connection.execute(
+            insert(User).values(id=user_id, organisation="acme", name=name, is_admin=is_admin)
+        )
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        found = await session.get(User, user_id)
+    assert found is not None
+    return found

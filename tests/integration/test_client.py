@@ -17,8 +17,8 @@ from registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqu
 from registry.targets import PAYLOAD_LIMIT
 from tests.integration.support import add_tickets, escalating, running, ticket_values, unique_domain
 from tests.integration.waiting import outbox_rows, run_state, until_state, workflow_status
-from workflows.client import DrainTooLarge, TriggerClient
-from workflows.drain import TriggerRunSummary
+from workflows.client import TriggerClient
+from workflows.drain import DrainTooLarge, TriggerRunSummary
 
 
 async def test_run_trigger_joins_a_snoozing_run_and_wakes_it(

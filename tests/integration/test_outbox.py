@@ -23,6 +23,8 @@ from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually, outbox_rows, workflow_status
 from workflows.testing.devstack import free_port
 
+TRIAGE = {"reason": "triage"}
+
 
 class Reason(BaseModel):
     """Input of the enqueued action."""
@@ -52,13 +54,18 @@ def outbox_domain(seen: Seen) -> tuple[Domain, Trigger, Trigger]:
     @tickets.action
     async def triage(ticket: Ticket, ctx: ActionContext) -> None:
         seen.followed_up.append(ticket.id)
-        await enqueue_trigger(ctx.session, ticket, escalate_trigger, input={"reason": "triage"})
+        await enqueue_trigger(ctx.session, ticket, escalate_trigger, input=TRIAGE)
         if ticket.subject == "fails after enqueuing":
             raise RuntimeError("triage failed")
 
     escalate_trigger = tickets.trigger("escalate", action=escalate, scheduler_cron=None)
     triage_trigger = tickets.trigger("triage", action=triage, scheduler_cron=None)
     return domain, escalate_trigger, triage_trigger
+
+
+def later(escalate: Trigger, ticket_id: int) -> str:
+    """The id of the run an enqueue with input ``{"reason": "later"}`` starts."""
+    return escalate.workflow_id(None, str(ticket_id), action_input={"reason": "later"})
 
 
 async def run_started(client: Client, workflow_id: str) -> Outcome:
@@ -85,7 +92,8 @@ async def test_an_enqueue_that_commits_runs_with_its_actor_and_input(
             session.add_all([agent, ticket])
             await session.flush()
             await enqueue_trigger(session, ticket, escalate, actor=agent, input={"reason": "vip"})
-        outcome = await run_started(ember.client, escalate.workflow_id(None, "42"))
+        vip = escalate.workflow_id(None, "42", action_input={"reason": "vip"})
+        outcome = await run_started(ember.client, vip)
 
         async def delivered() -> bool:
             return await outbox_rows(engine) == 0
@@ -134,14 +142,9 @@ async def test_rows_committed_while_no_worker_runs_are_delivered_once_one_starts
             await enqueue_trigger(session, (Ticket, ticket_id), escalate, input={"reason": "later"})
     assert await outbox_rows(engine) == 3
     for ticket_id in ids:
-        assert (
-            await workflow_status(dev_env.client, escalate.workflow_id(None, str(ticket_id)))
-            is None
-        )
+        assert await workflow_status(dev_env.client, later(escalate, ticket_id)) is None
     async with running(domain, dev_env, database_url) as ember:
-        outcomes = [
-            await run_started(ember.client, escalate.workflow_id(None, str(i))) for i in ids
-        ]
+        outcomes = [await run_started(ember.client, later(escalate, i)) for i in ids]
 
         async def delivered() -> bool:
             return await outbox_rows(engine) == 0
@@ -161,11 +164,14 @@ async def test_an_action_enqueues_its_follow_up_only_if_it_commits(
     async with running(domain, dev_env, database_url) as ember:
         failed = await (await ember.run_trigger((Ticket, failing), triage)).result()
         passed = await (await ember.run_trigger((Ticket, succeeding), triage)).result()
-        follow_up = await run_started(ember.client, escalate.workflow_id(None, str(succeeding)))
+        follow_up = await run_started(
+            ember.client, escalate.workflow_id(None, str(succeeding), action_input=TRIAGE)
+        )
     assert (failed.status, passed.status, follow_up.status) == ("failed", "succeeded", "succeeded")
     assert seen.followed_up == [failing, succeeding]
     assert seen.escalated == [(succeeding, None, "triage")]
-    assert await workflow_status(dev_env.client, escalate.workflow_id(None, str(failing))) is None
+    failing_id = escalate.workflow_id(None, str(failing), action_input=TRIAGE)
+    assert await workflow_status(dev_env.client, failing_id) is None
 
 
 def with_a_trigger_the_worker_lacks(domain: Domain) -> Trigger:

@@ -128,8 +128,8 @@ async def test_run_triggers_takes_records_of_several_tenants_and_a_resource_drai
     async def note(ticket: Ticket, ctx: ActionContext) -> None:
         seen.append((ctx.trigger, ctx.tenant, ticket.id))
 
-    first = tickets.trigger("first", action=note, scheduler_cron=None)
-    tickets.trigger("second", action=note, scheduler_cron=None)
+    first = tickets.trigger("first", action=note, scheduler_cron="@daily")
+    tickets.trigger("second", action=note, scheduler_cron="@daily")
     async with AsyncSession(engine) as session:
         records = list(await session.scalars(select(Ticket).order_by(Ticket.id)))
     async with running(domain, dev_env, database_url) as ember:

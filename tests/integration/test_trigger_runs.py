@@ -40,7 +40,7 @@ def escalation_domain(**options: object) -> Domain:
         "escalate",
         action=escalate,
         where=(Ticket.status == "open") & Ticket.escalated.is_(False),
-        scheduler_cron=None,
+        scheduler_cron="@daily",  # a domain drain runs triggers that have a schedule
         **options,
     )
     return domain
@@ -207,7 +207,7 @@ async def test_memo_and_search_attributes_are_visible_through_the_temporal_cli(
 
     trigger = tickets.trigger("escalate", action=escalate, scheduler_cron=None)
     async with running(domain, dev_env, database_url) as ember:
-        await ember.schedule_and_run_triggers(domain, actor=agent)
+        await ember.schedule_and_run_triggers(trigger, actor=agent)
     assert await ticket_values(engine, "escalated_by", ids) == [7, 7]
     query = (
         "EmberTrigger='escalate' AND EmberResource='tickets' AND EmberTenant='-' "

@@ -29,8 +29,8 @@ from registry import (
     WrongType,
 )
 from registry.tenancy import TenantNotFound
-from workflows.client import DrainTooLarge
 from workflows.connection import MetricsUnavailable, SearchAttributeError, TemporalUnreachable
+from workflows.drain import DrainTooLarge
 from workflows.settings import SettingsError
 from workflows.startup import AppImportError, DatabaseUnreachable
 from workflows.testing.servers import ServerError

@@ -297,17 +297,20 @@ EMBER_FIXTURES = {"ember", "ember_time_skipping", "ember_database_url", "ember_s
 def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> Generator[None, Any, None]:
     """Run ``async def`` tests using Ember's fixtures on the session's event loop.
 
-    Ember's servers and clients live on that loop; marking the tests here spares
-    projects any pytest-asyncio settings (a test's own ``asyncio`` mark wins).
+    The worker and Ember's servers and clients live on that loop, so a test on
+    another loop would find the worker stopped. Marking the tests here spares
+    projects any pytest-asyncio settings (a mark naming its own loop scope wins).
     """
     outcome = yield
     items = outcome.get_result()
     if not inspect.iscoroutinefunction(obj) or not isinstance(items, list):
         return
     for item in items:
-        uses_ember = EMBER_FIXTURES & set(getattr(item, "fixturenames", ()))
-        if uses_ember and item.get_closest_marker("asyncio") is None:
-            item.add_marker(pytest.mark.asyncio(loop_scope="session"))
+        if not EMBER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            continue
+        marker = item.get_closest_marker("asyncio")
+        if marker is None or not {"loop_scope", "scope"} & set(marker.kwargs):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 
 
 async def terminate_runs(
