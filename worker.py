@@ -102,7 +102,9 @@ class EmberWorker:
         self._running: asyncio.Future[Any] | None = None
 
     async def __aenter__(self) -> EmberWorker:
-        self.domain.validate(queues=self.queues)
+        self.domain.validate(
+            queues=self.queues, require_all_queues=self.settings.require_all_queues
+        )
         database_url = self.settings.require_database_url()  # before any connection
         client = self.client = self.client or await connect_with(self.settings)
         if self._search_attributes:
@@ -384,7 +386,7 @@ async def execute(args: argparse.Namespace) -> int:
         return await run_dev(args, settings)
     domain = load_domain(settings.app)
     if args.command == "validate":
-        domain.validate(settings.queues)
+        domain.validate(settings.queues, require_all_queues=settings.require_all_queues)
         print(describe_registry(domain))
         return 0
     if args.command == "migrate":

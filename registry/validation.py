@@ -91,10 +91,20 @@ def is_valid_cron(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
-def validate_domain(domain: Domain, queues: Iterable[str] | None = None) -> list[Problem]:
-    """Every problem in ``domain``; ``queues`` are the queues a worker runs, if known."""
+def validate_domain(
+    domain: Domain, queues: Iterable[str] | None = None, *, require_all_queues: bool = True
+) -> list[Problem]:
+    """Every problem in ``domain``; ``queues`` are the queues a worker runs, if known.
+
+    Without ``require_all_queues`` the worker may run some of the declared queues
+    (other workers run the rest): only the queues it names are checked.
+    """
     running = None if queues is None else set(queues)
     problems: list[Problem] = list(domain.duplicate_problems)
+    if running is not None:
+        problems += _unused_queues(domain, running)
+    if not require_all_queues:
+        running = None
     for resource in domain.resources.values():
         problems += _resource_problems(resource)
         for trigger in resource.triggers.values():
@@ -281,7 +291,26 @@ def _queue_problems(path: str, queue: str, running: set[str]) -> Iterator[Proble
             path,
             f"a queue the worker runs ({', '.join(sorted(running)) or 'none'})",
             repr(queue),
-            f"add {queue}=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
+            f"add {queue}=<concurrency> to EMBER_QUEUES (--queues) or change the queue; "
+            "or, when other workers run it, set EMBER_REQUIRE_ALL_QUEUES=false",
+        )
+
+
+def _unused_queues(domain: Domain, running: set[str]) -> Iterator[Problem]:
+    """Queues a worker would run that no declaration uses (a misspelling, most likely).
+
+    Not checked while a declaration is invalid: its queue is not known.
+    """
+    declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
+    if any(declaration.declaration_problems for declaration in declarations):
+        return
+    declared = domain.queues
+    for queue in sorted(running - declared):
+        yield Problem(
+            f"{domain.name}.queues.{queue}",
+            f"a queue some declaration uses ({', '.join(sorted(declared)) or 'none'})",
+            repr(queue),
+            f"remove {queue} from EMBER_QUEUES (--queues) or fix its name",
         )
 
 

@@ -310,7 +310,8 @@ def assert_validates_or_reports_located_problems(domain: Domain, queues: list[st
         event("invalid")
         assert error.problems, "a RegistryError with no problem"
         for problem in error.problems:
-            assert problem.path == PREFIX or problem.path.startswith(f"{PREFIX}."), problem
+            located = problem.path == PREFIX or problem.path.startswith(f"{PREFIX}.")
+            assert located or problem.path.startswith("prop.queues."), problem
             assert problem.expected and problem.found and problem.fix, problem
         assert str(error).count("\n") == len(error.problems)
         assert domain.problems(queues) == error.problems  # the same problems every time

@@ -104,10 +104,12 @@ def desk(**resource_options: Any) -> tuple[Domain, Resource]:
     return domain, tickets
 
 
-def problems(domain: Domain, queues: list[str] | None = None) -> list[Problem]:
+def problems(
+    domain: Domain, queues: list[str] | None = None, *, require_all_queues: bool = True
+) -> list[Problem]:
     """The problems validate() raises; fails the test if it raises none."""
     with pytest.raises(RegistryError) as raised:
-        domain.validate(queues)
+        domain.validate(queues, require_all_queues=require_all_queues)
     return raised.value.problems
 
 
@@ -482,7 +484,17 @@ def not_run(path: str, queue: str, running: str) -> Problem:
         path,
         f"a queue the worker runs ({running})",
         repr(queue),
-        f"add {queue}=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
+        f"add {queue}=<concurrency> to EMBER_QUEUES (--queues) or change the queue; "
+        "or, when other workers run it, set EMBER_REQUIRE_ALL_QUEUES=false",
+    )
+
+
+def unused(queue: str, declared: str) -> Problem:
+    return Problem(
+        f"desk.queues.{queue}",
+        f"a queue some declaration uses ({declared})",
+        repr(queue),
+        f"remove {queue} from EMBER_QUEUES (--queues) or fix its name",
     )
 
 
@@ -492,6 +504,7 @@ def test_queues_the_worker_is_not_configured_to_run() -> None:
     tickets.trigger("default", action=close)
     tickets.schedule("s", cron="@daily", action=digest, action_input={"recipients": []})
     assert problems(domain, queues=["fast", "other"]) == [
+        unused("other", "fast, scans, tickets"),
         not_run("desk.tickets.split.scheduler_queue", "scans", "fast, other"),
         not_run("desk.tickets.default.queue", "tickets", "fast, other"),
         not_run("desk.tickets.default.scheduler_queue", "tickets", "fast, other"),
@@ -499,6 +512,21 @@ def test_queues_the_worker_is_not_configured_to_run() -> None:
     ]
     assert domain.problems() == []  # queues unknown: not checked
     assert domain.problems(queues=["fast", "scans", "tickets"]) == []
+
+
+def test_require_all_queues_false_lets_a_worker_run_some_queues_as_ashobans_require() -> None:
+    domain, tickets = desk()
+    tickets.trigger("split", action=close, queue="fast", scheduler_queue="scans")
+    tickets.schedule("s", cron="@daily", action=digest, action_input={"recipients": []})
+    assert domain.problems(queues=["scans"], require_all_queues=False) == []
+    domain.validate(queues=["fast"], require_all_queues=False)
+    assert problems(domain, queues=["scans", "fsat"], require_all_queues=False) == [
+        unused("fsat", "fast, scans, tickets")
+    ], "a queue no declaration uses is an error either way"
+    assert [p.path for p in domain.problems(queues=["scans"])] == [
+        "desk.tickets.split.queue",
+        "desk.tickets.s.queue",
+    ]
 
 
 def test_a_worker_that_runs_no_queues() -> None:
