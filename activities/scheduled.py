@@ -10,11 +10,13 @@ from temporalio import activity
 from activities.actors import resolve_actor
 from activities.deadline import Deadline
 from activities.invoke import call_action, settle
+from activities.pacing import paced
 from activities.records import enter_tenant
 from activities.runtime import Runtime
 from activities.transaction import run_transaction
 from activities.types import ActionResult, ScheduledActionRequest
 from registry import ActionContext, naming
+from registry.pacing import attempt_timeout
 from registry.signing import Scope
 
 logger = logging.getLogger("ember.activities")
@@ -32,21 +34,22 @@ class ScheduledActivities:
         scheduled = self.runtime.scheduled_action(request.schedule)
         resource = scheduled.resource
         attempt = request.attempts_before + activity.info().attempt
-        deadline = Deadline.of_activity()
+        options = scheduled.options
+        deadline = Deadline.of_activity(attempt_timeout(options.timeout, attempt))
 
         async def body(session: AsyncSession) -> None:
             await enter_tenant(session, resource, request.tenant)
             ctx = ActionContext(
                 session=session,
                 actor=await resolve_actor(
-                    resource,
+                    scheduled,
                     request.actor,
                     self.runtime.config.signer,
                     Scope.of(scheduled, self.runtime.config.task_queue_prefix, request.tenant),
                     session,
                 ),
                 tenant=request.tenant,
-                input=scheduled.action.parse_input(scheduled.options.action_input),
+                input=scheduled.action.parse_input(options.action_input),
                 trigger=scheduled.name,
                 source="schedule",
                 attempt=attempt,
@@ -76,4 +79,4 @@ class ScheduledActivities:
                 error,
             )
 
-        return await settle(work, attempt, on_failure)
+        return await paced(settle(work, attempt, on_failure), options.backoff, attempt)

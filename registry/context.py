@@ -42,6 +42,10 @@ class ActionContext:
         metadata: what the trigger's ``read_metadata`` returned.
         error: the failure, on on_error runs only.
         shared: the domain's shared context.
+        extra: the trigger's ``extra_args`` (a dict, or what its function returned
+            for the locked record).
+        record_key: the record's primary key (a trigger's runs; how a generic
+            action learns which record it runs for).
     """
 
     session: AsyncSession
@@ -56,3 +60,5 @@ class ActionContext:
     metadata: dict[str, Any] = field(default_factory=dict)
     error: ErrorInfo | None = None
     shared: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    record_key: Any = None

@@ -15,7 +15,7 @@ from registry.errors import RegistryError
 from registry.keys import decode_key
 from registry.resource import Resource
 from registry.tenancy import check_schema_name, refused
-from registry.validation import action_problems
+from registry.validation import trigger_action_problems
 
 RecordLike = Any  # a model instance, or (Model, pk)
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit
@@ -130,7 +130,7 @@ def check_schema_tenant(resource: Resource, tenant: str | None) -> None:
 
 
 def enqueueable(trigger: Any) -> Trigger:
-    """``trigger`` itself, once it is known to be a valid trigger with a record action."""
+    """``trigger`` itself, once it is known to be a valid trigger with a usable action."""
     if not isinstance(trigger, Trigger):
         raise TypeError(
             f"trigger: expected the Trigger that resource.trigger(...) returned, found "
@@ -138,7 +138,7 @@ def enqueueable(trigger: Any) -> Trigger:
         )
     action_name = trigger.options.action  # raises RegistryError for an invalid declaration
     problems = list(
-        action_problems(trigger.resource, f"{trigger.path}.action", action_name, record=True)
+        trigger_action_problems(trigger.resource, f"{trigger.path}.action", action_name)
     )
     if problems:
         raise RegistryError(problems)

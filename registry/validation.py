@@ -14,10 +14,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
-from registry.actions import Action, accepts, parameters_text
+from registry.actions import accepts, parameters_text
 from registry.errors import Problem
 from registry.names import name_problem
-from registry.options import Backoff
+from registry.options import AttemptDuration, Backoff
+from registry.pacing import pacing_problems
 from registry.wherecheck import where_problems
 
 if TYPE_CHECKING:
@@ -177,15 +178,16 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
     options = trigger.options
     resource = trigger.resource
     path = trigger.path
-    yield from action_problems(resource, f"{path}.action", options.action, record=True)
+    yield from trigger_action_problems(resource, f"{path}.action", options.action)
     if options.on_error is not None:
-        yield from action_problems(resource, f"{path}.on_error", options.on_error, record=True)
+        yield from trigger_action_problems(resource, f"{path}.on_error", options.on_error)
     action = resource.actions.get(options.action)
-    if action is not None and action.takes_record:
+    if action is not None:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
     if options.scheduler_cron is not None and not is_valid_cron(options.scheduler_cron):
         yield _bad_cron(f"{path}.scheduler_cron", options.scheduler_cron)
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
+    yield from pacing_problems(path, options.backoff, options.timeout, options.max_attempts)
     yield from where_problems(trigger)
     for column in options.sort or ():
         if column.removeprefix("-") not in _columns(resource):
@@ -205,12 +207,14 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
         )
     if options.list_tenants is not None and not resource.is_tenanted:
         yield _no_strategy(f"{path}.list_tenants")
-    if resource.is_tenanted and options.list_tenants is None and resource.list_tenants is None:
+    if resource.tenant_schema and options.list_tenants is None and resource.list_tenants is None:
+        yield _no_tenants(f"{path}.list_tenants", "list_tenants", "trigger")
+    if "use_tenant_from_record" in options.model_fields_set and resource.tenant_column is None:
         yield Problem(
-            f"{path}.list_tenants",
-            "the tenants to scan, on the trigger or its resource",
-            "a tenanted resource with no list_tenants",
-            "pass list_tenants=[...] or a callable to the resource or the trigger",
+            f"{path}.use_tenant_from_record",
+            "use_tenant_from_record on a resource with a tenant_column",
+            f"it on {resource.name}, whose records hold no tenant column",
+            "remove use_tenant_from_record (schema tenants come from list_tenants)",
         )
     if running is not None:
         for option, queue in (
@@ -224,47 +228,63 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
     options = scheduled.options
     resource = scheduled.resource
     path = scheduled.path
-    yield from action_problems(resource, f"{path}.action", options.action, record=False)
+    yield from _schedule_action_problems(resource, f"{path}.action", options.action)
     action = resource.actions.get(options.action)
     if action is not None and not action.takes_record:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
     if not is_valid_cron(options.cron):
         yield _bad_cron(f"{path}.cron", options.cron)
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
+    yield from pacing_problems(path, options.backoff, options.timeout, options.max_attempts)
     if options.tenants is not None and not resource.is_tenanted:
         yield _no_strategy(f"{path}.tenants")
+    if resource.tenant_schema and options.tenants is None and resource.list_tenants is None:
+        yield _no_tenants(f"{path}.tenants", "tenants", "scheduled action")
     if running is not None:
         yield from _queue_problems(f"{path}.queue", scheduled.queue, running)
 
 
-def action_problems(resource: Resource, path: str, name: str, *, record: bool) -> Iterator[Problem]:
-    """What is wrong with ``path`` running action ``name``: unknown, or of the wrong kind."""
+RECORD_OR_GENERIC = "a record action (record, ctx) or a generic action (ctx)"
+
+
+def trigger_action_problems(resource: Resource, path: str, name: str) -> Iterator[Problem]:
+    """What is wrong with a trigger running action ``name``: unknown, or not callable as
+    its kind (a record action as ``(record, ctx)``, a generic one as ``(ctx)``)."""
     action = resource.actions.get(name)
-    wanted = "record action (record, ctx)" if record else "generic action (ctx)"
     if action is None:
-        known = ", ".join(sorted(resource.actions)) or "none declared"
+        yield _unknown_action(resource, path, name, RECORD_OR_GENERIC)
+    elif not accepts(action.function, 2 if action.takes_record else 1):
         yield Problem(
             path,
-            f"a {wanted} of {resource.name}",
-            f"unknown action {name!r} (known: {known})",
-            f"declare it with @{resource.name}.action or fix the name",
+            RECORD_OR_GENERIC,
+            f"{name!r} taking {parameters_text(action.function)}",
+            f"give {name} the parameters (record, ctx), or (ctx) to be given the record's "
+            "key as ctx.record_key",
         )
-    elif action.takes_record != record or not accepts(action.function, 2 if record else 1):
-        yield _signature_problem(path, action, record=record)
 
 
-def _signature_problem(path: str, action: Action, *, record: bool) -> Problem:
-    """An action whose parameters do not fit its use: what it takes, what it should take."""
-    name, function = action.name, action.function
-    if record:
-        expected, fix = "a record action (record, ctx)", f"give {name} the parameters (record, ctx)"
-        if accepts(function, 1) and not accepts(function, 2):
-            fix += " (a function of ctx alone is a generic action: run it with resource.schedule)"
-    else:
-        expected, fix = "a generic action (ctx)", f"give {name} the single parameter (ctx)"
-        if accepts(function, 2):
+def _schedule_action_problems(resource: Resource, path: str, name: str) -> Iterator[Problem]:
+    """What is wrong with a scheduled action running action ``name``: unknown, or not
+    callable as ``(ctx)``."""
+    action = resource.actions.get(name)
+    if action is None:
+        yield _unknown_action(resource, path, name, "a generic action (ctx)")
+    elif action.takes_record or not accepts(action.function, 1):
+        fix = f"give {name} the single parameter (ctx)"
+        if accepts(action.function, 2):
             fix += " (a function of (record, ctx) is a record action: run it with resource.trigger)"
-    return Problem(path, expected, f"{name!r} taking {parameters_text(function)}", fix)
+        found = f"{name!r} taking {parameters_text(action.function)}"
+        yield Problem(path, "a generic action (ctx)", found, fix)
+
+
+def _unknown_action(resource: Resource, path: str, name: str, wanted: str) -> Problem:
+    known = ", ".join(sorted(resource.actions)) or "none declared"
+    return Problem(
+        path,
+        f"{wanted} of {resource.name}",
+        f"unknown action {name!r} (known: {known})",
+        f"declare it with @{resource.name}.action or fix the name",
+    )
 
 
 def _input_problems(
@@ -323,7 +343,9 @@ def _bad_cron(path: str, expression: str) -> Problem:
     )
 
 
-def _backoff_problems(path: str, backoff: timedelta | Backoff) -> Iterator[Problem]:
+def _backoff_problems(
+    path: str, backoff: timedelta | Backoff | AttemptDuration
+) -> Iterator[Problem]:
     if isinstance(backoff, Backoff) and backoff.maximum < backoff.initial:
         yield Problem(
             path,
@@ -331,6 +353,17 @@ def _backoff_problems(path: str, backoff: timedelta | Backoff) -> Iterator[Probl
             f"initial={backoff.initial}, maximum={backoff.maximum}",
             "raise maximum or lower initial (Temporal rejects the retry policy otherwise)",
         )
+
+
+def _no_tenants(path: str, option: str, kind: str) -> Problem:
+    """A ``tenant_schema`` declaration with no tenants: there is no global scope to run in."""
+    return Problem(
+        path,
+        f"the tenants to run for, on the {kind} or its resource (schema tenants have no "
+        "global scope)",
+        f"none on the {kind} or its tenant_schema resource",
+        f"pass {option}=[...] or a callable to the {kind}, or list_tenants= to the resource",
+    )
 
 
 def _no_strategy(path: str) -> Problem:

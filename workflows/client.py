@@ -151,7 +151,7 @@ class TriggerClient:
         if actor_ref is not None:
             memo = self.signer.seal(actor_ref, scope)
         else:
-            memo = actor_memo(resolved.resource, actor, self.signer, scope)
+            memo = actor_memo(resolved, actor, self.signer, scope)
         return await start_record_run(
             self.client,
             resolved,
@@ -180,7 +180,7 @@ class TriggerClient:
         """
         resolved = resolve_trigger(self.domain, trigger)
         targets = [record_target(resolved, r, tenant, input) for r in records]
-        ref = store_actor(resolved.resource.actor_persister, resolved.resource.name, actor)
+        ref = store_actor(resolved.actor_persister, resolved.path, actor)
         by_tenant: dict[str | None, list[str]] = {}
         for target in targets:
             by_tenant.setdefault(target.tenant, []).append(target.key)
@@ -296,7 +296,7 @@ class TriggerClient:
         request.tenants, request.collect_runs = tenants, collect_runs
         # Each page checks this for its tenant and signs every run it starts for its records.
         every_record = Scope.of(declaration, prefix, ANY if tenant is None else tenant)
-        request.actor = actor_memo(declaration.resource, actor, self.signer, every_record)
+        request.actor = actor_memo(declaration, actor, self.signer, every_record)
         scan_id = naming.scan_workflow_id(*names, tenant, prefix=prefix)
         if collect_runs:  # a drain needs its own scan, not one already running
             scan_id += f"/drain-{uuid.uuid4().hex[:12]}"

@@ -74,6 +74,8 @@ class TriggerScanWorkflow:
             scan.dispatched += page.dispatched
             if page.started is not None:
                 scan.collected.add(page.started)
+            for started in page.started_by_tenant:
+                scan.collected.add(started)
             if page.tenant_not_found and len(scan.tenants_not_found) < TENANTS_NOT_FOUND_LISTED:
                 scan.tenants_not_found.append(naming.tenant_part(tenant))
             scan.dispatched_for_tenant += page.dispatched
