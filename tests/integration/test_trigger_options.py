@@ -258,29 +258,45 @@ async def waits_long(handle: WorkflowHandle[Any, Any]) -> bool:
 
 
 async def test_timeout_as_a_function_of_the_attempt_gives_each_attempt_its_own_limit(
-    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
-    await add_tickets(engine, 1)
-    attempts: list[int] = []
+    await add_tickets(engine, 2)
+    attempts: list[tuple[str | None, int]] = []
     domain = unique_domain()
     tickets = domain.resource(Ticket)
 
+    async def take_a_second(ctx: ActionContext) -> None:
+        attempts.append((ctx.trigger, ctx.attempt))
+        await asyncio.sleep(1.0)
+
     @tickets.action
     async def slow(ticket: Ticket, ctx: ActionContext) -> None:
-        attempts.append(ctx.attempt)
-        await asyncio.sleep(1.0)
+        await take_a_second(ctx)
         ticket.escalated = True
 
-    trigger = tickets.trigger(
-        "slow",
-        action=slow,
-        scheduler_cron=None,
-        max_attempts=2,
-        backoff=timedelta(milliseconds=50),
-        timeout=lambda attempt: timedelta(seconds=0.2 if attempt == 1 else 30),
-    )
-    async with running(domain, test_env, database_url, search_attributes=False) as ember:
+    @tickets.action
+    async def slow_report(ctx: ActionContext) -> None:
+        await take_a_second(ctx)
+
+    pacing: dict[str, Any] = {
+        "max_attempts": 2,
+        "backoff": timedelta(milliseconds=50),
+        "timeout": lambda attempt: timedelta(seconds=0.2 if attempt == 1 else 30),
+    }
+    trigger = tickets.trigger("slow", action=slow, scheduler_cron=None, **pacing)
+    chunked = tickets.trigger("chunked", action=slow, scheduler_cron=None, chunk_size=2, **pacing)
+    scheduled = tickets.schedule("report", cron="@daily", action=slow_report, **pacing)
+    async with running(domain, dev_env, database_url) as ember:
         outcome = await (await ember.run_trigger((Ticket, 1), trigger)).result()
+        drained = await ember.schedule_and_run_triggers(chunked)
+        reported = await (await ember.schedule(scheduled)).result()
     assert (outcome.status, outcome.attempts) == ("succeeded", 2)
-    assert attempts == [1, 2], "the first attempt ran out of its 0.2 s, the second had 30 s"
-    assert await ticket_values(engine, "escalated", [1]) == [True]
+    assert drained.succeeded == 2 and drained.total == 2
+    assert reported.outcomes["-"].status == "succeeded"
+    assert reported.outcomes["-"].attempts == 2
+    # Each first attempt ran out of its 0.2 s; each second one had 30 s.
+    assert sorted(attempts) == sorted(
+        [("slow", 1), ("slow", 2), ("report", 1), ("report", 2)]
+        + [("chunked", 1), ("chunked", 2)] * 2
+    )
+    assert await ticket_values(engine, "escalated", [1, 2]) == [True, True]
