@@ -119,6 +119,14 @@ class TriggerOptions(_Options):
 
     _normalise_action = field_validator("action", "on_error", mode="before")(_name_of)
 
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_list(cls, value: Any) -> Any:
+        """Only a list or tuple: a string or SQL column would be taken apart."""
+        if not isinstance(value, list | tuple):
+            raise ValueError("a list of tags such as ['billing', 'urgent']")
+        return value
+
     @field_validator("sort", mode="before")
     @classmethod
     def _sort_names(cls, value: Any) -> Any:

@@ -8,7 +8,6 @@ has, as the bound the Temporal server enforces.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -21,9 +20,8 @@ def attempt_timeout(timeout: timedelta | AttemptDuration, attempt: int) -> timed
     return timeout if isinstance(timeout, timedelta) else timeout(attempt)
 
 
-@functools.lru_cache(maxsize=256)
 def longest_timeout(timeout: timedelta | AttemptDuration, max_attempts: int) -> timedelta:
-    """The longest limit of attempts 1 to ``max_attempts`` (and of the on_error run)."""
+    """The longest limit of attempts 1 to ``max_attempts`` (on_error runs with the last's)."""
     if isinstance(timeout, timedelta):
         return timeout
     return max(timeout(attempt) for attempt in range(1, max_attempts + 1))

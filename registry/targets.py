@@ -9,13 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import inspect
 
+from registry.actioncheck import trigger_action_problems
 from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
 from registry.errors import RegistryError
 from registry.keys import decode_key
 from registry.resource import Resource
 from registry.tenancy import check_schema_name, refused
-from registry.validation import trigger_action_problems
 
 RecordLike = Any  # a model instance, or (Model, pk)
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit

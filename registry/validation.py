@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
-from registry.actions import accepts, parameters_text
+from registry.actioncheck import schedule_action_problems, trigger_action_problems
 from registry.errors import Problem
 from registry.names import name_problem
 from registry.options import AttemptDuration, Backoff
@@ -228,7 +228,7 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
     options = scheduled.options
     resource = scheduled.resource
     path = scheduled.path
-    yield from _schedule_action_problems(resource, f"{path}.action", options.action)
+    yield from schedule_action_problems(resource, f"{path}.action", options.action)
     action = resource.actions.get(options.action)
     if action is not None and not action.takes_record:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
@@ -242,49 +242,6 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
         yield _no_tenants(f"{path}.tenants", "tenants", "scheduled action")
     if running is not None:
         yield from _queue_problems(f"{path}.queue", scheduled.queue, running)
-
-
-RECORD_OR_GENERIC = "a record action (record, ctx) or a generic action (ctx)"
-
-
-def trigger_action_problems(resource: Resource, path: str, name: str) -> Iterator[Problem]:
-    """What is wrong with a trigger running action ``name``: unknown, or not callable as
-    its kind (a record action as ``(record, ctx)``, a generic one as ``(ctx)``)."""
-    action = resource.actions.get(name)
-    if action is None:
-        yield _unknown_action(resource, path, name, RECORD_OR_GENERIC)
-    elif not accepts(action.function, 2 if action.takes_record else 1):
-        yield Problem(
-            path,
-            RECORD_OR_GENERIC,
-            f"{name!r} taking {parameters_text(action.function)}",
-            f"give {name} the parameters (record, ctx), or (ctx) to be given the record's "
-            "key as ctx.record_key",
-        )
-
-
-def _schedule_action_problems(resource: Resource, path: str, name: str) -> Iterator[Problem]:
-    """What is wrong with a scheduled action running action ``name``: unknown, or not
-    callable as ``(ctx)``."""
-    action = resource.actions.get(name)
-    if action is None:
-        yield _unknown_action(resource, path, name, "a generic action (ctx)")
-    elif action.takes_record or not accepts(action.function, 1):
-        fix = f"give {name} the single parameter (ctx)"
-        if accepts(action.function, 2):
-            fix += " (a function of (record, ctx) is a record action: run it with resource.trigger)"
-        found = f"{name!r} taking {parameters_text(action.function)}"
-        yield Problem(path, "a generic action (ctx)", found, fix)
-
-
-def _unknown_action(resource: Resource, path: str, name: str, wanted: str) -> Problem:
-    known = ", ".join(sorted(resource.actions)) or "none declared"
-    return Problem(
-        path,
-        f"{wanted} of {resource.name}",
-        f"unknown action {name!r} (known: {known})",
-        f"declare it with @{resource.name}.action or fix the name",
-    )
 
 
 def _input_problems(

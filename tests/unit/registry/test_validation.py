@@ -624,6 +624,20 @@ def test_fixed_backoff_must_be_positive() -> None:
     )
 
 
+def test_tags_extra_args_and_actor_persister_are_checked_where_declared() -> None:
+    domain, tickets = desk()
+    tickets.trigger("t", action=close, tags="urgent", extra_args=[("a", 1)])
+    tickets.trigger("u", action=close, tags=["ok", ""], actor_persister="users")
+    tickets.schedule("s", cron="@daily", action=digest, actor_persister=object)
+    assert [(p.path, p.expected) for p in problems(domain)] == [
+        ("desk.tickets.t.extra_args", "a valid dictionary or callable"),
+        ("desk.tickets.t.tags", "a list of tags such as ['billing', 'urgent']"),
+        ("desk.tickets.u.tags.1", "string should have at least 1 character"),
+        ("desk.tickets.u.actor_persister", "an instance of ActorPersister"),
+        ("desk.tickets.s.actor_persister", "an instance of ActorPersister"),
+    ]
+
+
 def test_backoff_and_timeout_functions_are_checked_for_every_attempt_they_pace() -> None:
     domain, tickets = desk()
     tickets.trigger(
