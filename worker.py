@@ -270,7 +270,7 @@ async def execute(args: argparse.Namespace) -> int:
         return await run_dev(args, settings)
     domain = load_domain(settings.app)
     if args.command == "validate":
-        domain.validate(settings.queues)
+        domain.validate(settings.queues, require_all_queues=settings.require_all_queues)
         print(describe_registry(domain))
         return 0
     if args.command == "migrate":

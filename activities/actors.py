@@ -6,21 +6,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import ActorNotFound, Resource
+from registry import ActorNotFound, ScheduledAction, Trigger
 from registry.actors import store_actor
 from registry.signing import Scope, Signer
 
 
 def actor_memo(
-    resource: Resource, actor: Any, signer: Signer, scope: Scope
+    declaration: Trigger | ScheduledAction, actor: Any, signer: Signer, scope: Scope
 ) -> dict[str, Any] | None:
     """The memo value for ``actor``, signed for ``scope`` (None: the default actor applies)."""
-    ref = store_actor(resource.actor_persister, resource.name, actor)
+    ref = store_actor(declaration.actor_persister, declaration.path, actor)
     return None if ref is None else signer.seal(ref, scope)
 
 
 async def resolve_actor(
-    resource: Resource,
+    declaration: Trigger | ScheduledAction,
     sealed: dict[str, Any] | None,
     signer: Signer,
     scope: Scope,
@@ -29,17 +29,20 @@ async def resolve_actor(
     started_at: float | None = None,
 ) -> Any:
     """The actor of a run of ``scope`` (started at ``started_at``): looked up from its
-    reference, else the default actor.
+    reference with the declaration's persister, else (no reference, or a lookup that
+    returns None) the declaration's default actor.
 
     Raises:
         ActorNotFound: the reference is malformed, tampered with, signed for
             another run or too long before this one started, or names nobody.
     """
     if sealed is None:
-        return resource.domain.default_actor
+        return declaration.default_actor
     ref = signer.unseal(sealed, scope, started_at=started_at)
-    if resource.actor_persister is None:
+    persister = declaration.actor_persister
+    if persister is None:
         raise ActorNotFound(
-            f"actor reference {ref!r} given but {resource.name} has no actor_persister"
+            f"actor reference {ref!r} given but {declaration.path} has no actor_persister"
         )
-    return await resource.actor_persister.lookup(ref, session)
+    actor = await persister.lookup(ref, session)
+    return declaration.default_actor if actor is None else actor

@@ -19,6 +19,7 @@ from activities.types import (
     FailureInfo,
 )
 from registry import Trigger, naming
+from registry.pacing import attempt_timeout
 
 
 class ChunkActivities:
@@ -71,12 +72,20 @@ class ChunkActivities:
             started_at=request.started_at,
             chunk=request.records,
         )
-        deadline = Deadline(request.timeout_seconds)
+        own = attempt_timeout(trigger.options.timeout, number).total_seconds()
+        deadline = Deadline(min(request.timeout_seconds, own))
         try:
             result = await self.records.run_once(
                 trigger, trigger.action, single, attempt, sessions, deadline
             )
         except ApplicationError as error:  # a timeout too: type TIMEOUT_ERROR
             failure = FailureInfo(error.type or "ApplicationError", error.message, number)
-            return ChunkItemResult(item.record, None, failure, error.non_retryable)
+            delay = error.next_retry_delay
+            return ChunkItemResult(
+                item.record,
+                None,
+                failure,
+                error.non_retryable,
+                None if delay is None else delay.total_seconds(),
+            )
         return ChunkItemResult(item.record, result=result)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
@@ -36,14 +36,16 @@ class Deadline:
         self._state = "running"  # then "committing" or "abandoned", never both
 
     @classmethod
-    def of_activity(cls) -> Deadline:
-        """The running activity's: its start-to-close timeout, counted from when the
-        Temporal server started the attempt (which is when the server starts counting)."""
+    def of_activity(cls, within: timedelta | None = None) -> Deadline:
+        """The running activity's: its start-to-close timeout (or ``within``, the attempt's
+        own limit, when shorter), counted from when the Temporal server started the
+        attempt (which is when the server starts counting)."""
         info = activity.info()
-        if info.start_to_close_timeout is None:
+        limits = [t for t in (info.start_to_close_timeout, within) if t is not None]
+        if not limits:
             return cls(None)
         elapsed = (datetime.now(UTC) - info.started_time).total_seconds()
-        return cls(info.start_to_close_timeout.total_seconds(), max(elapsed, 0.0))
+        return cls(min(limits).total_seconds(), max(elapsed, 0.0))
 
     def remaining(self) -> float | None:
         """Seconds left (None: no limit)."""

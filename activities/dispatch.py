@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,11 +28,14 @@ from activities.types import (
     RunSource,
 )
 from registry import Backoff, InvalidArgument, Trigger, naming
+from registry.options import AttemptDuration
+from registry.pacing import longest_timeout
 
 TRIGGER_KEY = SearchAttributeKey.for_keyword(naming.TRIGGER_ATTRIBUTE)
 RESOURCE_KEY = SearchAttributeKey.for_keyword(naming.RESOURCE_ATTRIBUTE)
 TENANT_KEY = SearchAttributeKey.for_keyword(naming.TENANT_ATTRIBUTE)
 RECORD_KEY = SearchAttributeKey.for_keyword(naming.RECORD_ATTRIBUTE)
+TAGS_KEY = SearchAttributeKey.for_keyword_list(naming.TAGS_ATTRIBUTE)
 SHOWN_KEY = 40  # characters of an oversized key an error shows
 
 
@@ -115,22 +118,28 @@ def plan_runs(
 
 def retry_spec(
     max_attempts: int,
-    backoff: timedelta | Backoff,
-    timeout: timedelta,
+    backoff: timedelta | Backoff | AttemptDuration,
+    timeout: timedelta | AttemptDuration,
     *,
     local_activity: bool = False,
 ) -> RetrySpec:
-    """Map Ember's attempts, backoff and timeout onto a Temporal retry policy's terms."""
+    """Map Ember's attempts, backoff and timeout onto a Temporal retry policy's terms.
+
+    Functions of the attempt are evaluated by the worker (``registry.pacing``): the
+    policy keeps the default spacing for retries the worker cannot pace (a lost
+    worker), and the longest limit of any attempt as the activity's timeout.
+    """
     if isinstance(backoff, timedelta):
         initial, coefficient, maximum = backoff, 1.0, backoff
     else:
-        initial, coefficient, maximum = backoff.initial, backoff.coefficient, backoff.maximum
+        spacing = backoff if isinstance(backoff, Backoff) else Backoff()
+        initial, coefficient, maximum = spacing.initial, spacing.coefficient, spacing.maximum
     return RetrySpec(
         max_attempts=max_attempts,
         initial_seconds=initial.total_seconds(),
         coefficient=coefficient,
         maximum_seconds=maximum.total_seconds(),
-        timeout_seconds=timeout.total_seconds(),
+        timeout_seconds=longest_timeout(timeout, max_attempts).total_seconds(),
         local_activity=local_activity,
     )
 
@@ -141,17 +150,19 @@ def priority(level: int) -> Priority:
 
 
 def search_attributes(
-    declaration: DeclarationRef, tenant: str | None, record: str
+    declaration: DeclarationRef, tenant: str | None, record: str, tags: Sequence[str] = ()
 ) -> TypedSearchAttributes:
-    """The Keyword attributes that make a run findable in the Temporal UI."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(TRIGGER_KEY, declaration.name),
-            SearchAttributePair(RESOURCE_KEY, declaration.resource),
-            SearchAttributePair(TENANT_KEY, naming.tenant_part(tenant)),
-            SearchAttributePair(RECORD_KEY, record),
-        ]
-    )
+    """The attributes that make a run findable in the Temporal UI (``EmberTags`` when
+    the trigger has ``tags``)."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(TRIGGER_KEY, declaration.name),
+        SearchAttributePair(RESOURCE_KEY, declaration.resource),
+        SearchAttributePair(TENANT_KEY, naming.tenant_part(tenant)),
+        SearchAttributePair(RECORD_KEY, record),
+    ]
+    if tags:
+        pairs.append(SearchAttributePair(TAGS_KEY, list(tags)))
+    return TypedSearchAttributes(pairs)
 
 
 def ui_metadata(
@@ -168,6 +179,8 @@ def ui_metadata(
         f"**Queue** `{trigger.queue}`, up to {options.max_attempts} attempts"
         + (f", on_error `{options.on_error}`" if options.on_error else ""),
     ]
+    if options.tags:
+        details.append("**Tags** " + ", ".join(f"`{tag}`" for tag in options.tags))
     return {
         "static_summary": f"{trigger.resource.name}.{trigger.name} {record}{tenant_text}",
         "static_details": "\n\n".join(details),
@@ -285,7 +298,11 @@ def build_record_run(
         task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),
         input=run,
         memo={} if actor is None else {"actor": actor},
-        search_attributes=search_attributes(run.trigger, tenant, key) if with_attributes else None,
+        search_attributes=(
+            search_attributes(run.trigger, tenant, key, trigger.options.tags)
+            if with_attributes
+            else None
+        ),
         priority=priority(trigger.options.worker_priority),
         static_summary=shown["static_summary"],
         static_details=shown["static_details"],
@@ -367,7 +384,7 @@ async def start_chunk_run(
     extra: dict[str, Any] = ui_metadata(trigger, tenant, f"{keys[0]}..{keys[-1]}", "trigger")
     if with_attributes:
         extra["search_attributes"] = search_attributes(
-            run.trigger, tenant, f"{keys[0]}..{keys[-1]}"
+            run.trigger, tenant, f"{keys[0]}..{keys[-1]}", trigger.options.tags
         )
     return await client.start_workflow(
         naming.CHUNK_WORKFLOW,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, text
+from sqlalchemy import Column, ColumnElement, Select, and_, exists, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.sqltypes import String
 
@@ -23,13 +23,22 @@ def base_query(trigger: Trigger, *, for_worker: bool) -> Select[Any]:
 
 
 def tenant_condition(resource: Resource, tenant: str | None) -> ColumnElement[bool] | None:
-    """The attribute-strategy filter for ``tenant`` (None for the schema strategy)."""
-    if resource.tenant_column is None:
+    """The attribute-strategy filter for ``tenant``: None for the schema strategy, and for
+    no tenant (the global scope, and its runs with ``use_tenant_from_record=False``)."""
+    if resource.tenant_column is None or tenant is None:
         return None
-    if tenant is None:
-        return false()
     column = resource.model.__table__.c[resource.tenant_column]
     return column == decode_value(column, tenant)  # type: ignore[no-any-return]
+
+
+def run_tenant_column(trigger: Trigger, tenant: str | None) -> Column[Any] | None:
+    """The column a scan of ``tenant`` reads each run's tenant from: the tenant column in
+    the global scope (``use_tenant_from_record``); None when every run takes ``tenant``."""
+    name = trigger.resource.tenant_column
+    if tenant is not None or name is None or not trigger.options.use_tenant_from_record:
+        return None
+    column: Column[Any] = trigger.resource.model.__table__.c[name]
+    return column
 
 
 async def enter_tenant(session: AsyncSession, resource: Resource, tenant: str | None) -> None:
@@ -85,18 +94,21 @@ def scan_columns(trigger: Trigger) -> list[tuple[Any, bool]]:
 def scan_query(
     trigger: Trigger, tenant: str | None, cursor: Sequence[Any] | None, limit: int
 ) -> Select[Any]:
-    """One keyset page of (sort values..., key) rows after ``cursor``."""
+    """One keyset page of (sort values..., key) rows after ``cursor``, each followed by
+    its tenant when the runs take it from their records (``run_tenant_column``)."""
     order = scan_columns(trigger)
     columns = [column for column, _ in order]
+    run_tenant = run_tenant_column(trigger, tenant)
+    selected = columns if run_tenant is None else [*columns, run_tenant]
     query = _filtered(
-        base_query(trigger, for_worker=False).with_only_columns(*columns), trigger, tenant
+        base_query(trigger, for_worker=False).with_only_columns(*selected), trigger, tenant
     )
     if cursor is not None:
         query = query.where(
             _after(order, [decode_value(c, v) for c, v in zip(columns, cursor, strict=True)])
         )
     if trigger.options.trigger_once:
-        query = query.where(~_completed(trigger, tenant))
+        query = query.where(~_completed(trigger, tenant, run_tenant))
     return query.order_by(*(_ordering(column, descending) for column, descending in order)).limit(
         limit
     )
@@ -148,12 +160,19 @@ def _past(column: Any, descending: bool, value: Any) -> ColumnElement[bool]:
     return or_(past, column.is_(None)) if column.nullable else past
 
 
-def _completed(trigger: Trigger, tenant: str | None) -> ColumnElement[bool]:
+def _completed(
+    trigger: Trigger, tenant: str | None, run_tenant: Column[Any] | None = None
+) -> ColumnElement[bool]:
+    """The record's ``trigger_once`` completion exists (under ``run_tenant``'s value, the
+    row's own tenant, when runs take it from their records)."""
     key_text = trigger.resource.primary_key.cast(String)
     completions = completions_table(trigger.resource)
+    tenant_text: Any = naming.tenant_part(tenant)
+    if run_tenant is not None:
+        tenant_text = func.coalesce(run_tenant.cast(String), naming.NO_TENANT)
     return exists().where(
         completions.c.trigger_key == trigger.key,
-        completions.c.tenant == naming.tenant_part(tenant),
+        completions.c.tenant == tenant_text,
         completions.c.record_key == key_text,
     )
 

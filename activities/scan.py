@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.dispatch import RunPlan, plan_runs, start_chunk_run, start_many
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.metrics import record_scan_page
-from activities.records import enter_tenant, scan_columns, scan_query
+from activities.records import enter_tenant, run_tenant_column, scan_columns, scan_query
 from activities.runtime import Runtime
 from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
 from activities.types import (
@@ -69,9 +69,9 @@ class ScanActivities:
             logger.info("ember: %s not scanned: %s", trigger.path, trigger.inactive_reason)
             return ScanPage(0, None, last_page=True)
         actor = self._scan_actor(trigger, request)
-        key_index = [column.key for column, _ in scan_columns(trigger)].index(
-            trigger.resource.primary_key.key
-        )
+        order = [column.key for column, _ in scan_columns(trigger)]
+        key_index = order.index(trigger.resource.primary_key.key)
+        from_records = run_tenant_column(trigger, request.tenant) is not None
         async with heartbeating(HEARTBEAT_EVERY):  # a dead worker's page is retried quickly
             async with self.runtime.sessions() as session, session.begin():
                 try:
@@ -81,18 +81,29 @@ class ScanActivities:
                     return ScanPage(0, None, last_page=True, tenant_not_found=True)
                 query = scan_query(trigger, request.tenant, request.cursor, request.limit)
                 rows = (await session.execute(query)).all()
-            keys = [str(row[key_index]) for row in rows]
-            plan = plan_runs(trigger, request.tenant, keys, self.runtime.config.task_queue_prefix)
-            for reason in plan.skipped:
-                logger.warning("ember: a scan skipped a row: %s", reason)
-            runs = await self._dispatch(trigger, request, plan, actor)
-        dispatched = len(keys) - len(plan.skipped)
+            by_tenant: dict[str | None, list[str]] = {}
+            for row in rows:  # a run's tenant: the scan's, or in the global scope its row's
+                tenant = _tenant_text(row[-1]) if from_records else request.tenant
+                by_tenant.setdefault(tenant, []).append(str(row[key_index]))
+            runs: list[TenantRuns] = []
+            skipped = 0
+            for tenant, keys in by_tenant.items():
+                plan = plan_runs(trigger, tenant, keys, self.runtime.config.task_queue_prefix)
+                for reason in plan.skipped:
+                    logger.warning("ember: a scan skipped a row: %s", reason)
+                skipped += len(plan.skipped)
+                runs.append(await self._dispatch(trigger, tenant, plan, actor))
+        dispatched = len(rows) - skipped
         elapsed = timedelta(seconds=time.monotonic() - started)
         record_scan_page(activity.metric_meter(), trigger.name, elapsed, dispatched)
-        cursor = [encode_value(value) for value in rows[-1]] if rows else request.cursor
-        collected = runs if request.collect_runs else None
-        last_page = len(rows) < request.limit
-        return ScanPage(dispatched, cursor, last_page, collected, skipped=len(plan.skipped))
+        last = rows[-1][: len(order)] if rows else None
+        cursor = [encode_value(value) for value in last] if last else request.cursor
+        page = ScanPage(dispatched, cursor, len(rows) < request.limit, skipped=skipped)
+        if request.collect_runs and from_records:
+            page.started_by_tenant = runs
+        elif request.collect_runs:
+            page.started = runs[0] if runs else TenantRuns(request.tenant)
+        return page
 
     def _scan_actor(self, trigger: Trigger, request: ScanPageRequest) -> ActorRef | None:
         """The scan's actor, checked for this page's tenant and the scan's start.
@@ -110,18 +121,22 @@ class ScanActivities:
             raise ApplicationError(str(refused), type=ACTOR_ERROR, non_retryable=True) from None
 
     async def _dispatch(
-        self, trigger: Trigger, request: ScanPageRequest, plan: RunPlan, actor: ActorRef | None
+        self,
+        trigger: Trigger,
+        tenant: str | None,
+        plan: RunPlan,
+        actor: ActorRef | None,
     ) -> TenantRuns:
-        """Start the record and chunk runs of ``plan``.
+        """Start the record and chunk runs of ``plan``, for ``tenant``.
 
-        Each run's actor is signed for its own records (and this page's tenant) only.
+        Each run's actor is signed for its own records (and their tenant) only.
         """
         config = self.runtime.config
 
         def sealed_for(records: Records) -> dict[str, Any] | None:
             if actor is None:
                 return None
-            scope = Scope.of(trigger, config.task_queue_prefix, request.tenant, records)
+            scope = Scope.of(trigger, config.task_queue_prefix, tenant, records)
             return config.signer.seal(actor, scope)
 
         common: dict[str, Any] = {
@@ -131,7 +146,7 @@ class ScanActivities:
         await start_many(
             self.runtime.client,
             trigger,
-            request.tenant,
+            tenant,
             plan.records,
             concurrency=config.start_concurrency,
             memo_for=sealed_for,
@@ -144,7 +159,7 @@ class ScanActivities:
                 start_chunk_run(
                     self.runtime.client,
                     trigger,
-                    request.tenant,
+                    tenant,
                     chunk,
                     actor=sealed_for(tuple(chunk)),
                     **common,
@@ -153,4 +168,9 @@ class ScanActivities:
             )
         )
         chunks = [[chunk[0], chunk[-1]] for chunk in plan.chunks]
-        return TenantRuns(request.tenant, records=plan.records, chunks=chunks)
+        return TenantRuns(tenant, records=plan.records, chunks=chunks)
+
+
+def _tenant_text(value: Any) -> str | None:
+    """A row's tenant column value as a run's tenant (None stays None)."""
+    return None if value is None else str(value)

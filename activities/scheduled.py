@@ -10,11 +10,13 @@ from temporalio import activity
 from activities.actors import resolve_actor
 from activities.deadline import Deadline
 from activities.invoke import call_action, settle
+from activities.pacing import paced
 from activities.records import enter_tenant
 from activities.runtime import Runtime
 from activities.transaction import run_transaction
 from activities.types import ActionResult, ScheduledActionRequest
 from registry import ActionContext, naming
+from registry.pacing import attempt_timeout
 from registry.signing import Scope
 
 logger = logging.getLogger("ember.activities")
@@ -34,14 +36,15 @@ class ScheduledActivities:
         attempt = request.attempts_before + activity.info().attempt
         if scheduled.inactive_reason is not None:  # paused or deleted since the run started
             return ActionResult("cancelled", attempt, reason=scheduled.inactive_reason)
-        deadline = Deadline.of_activity()
+        options = scheduled.options
+        deadline = Deadline.of_activity(attempt_timeout(options.timeout, attempt))
 
         async def body(session: AsyncSession) -> None:
             await enter_tenant(session, resource, request.tenant)
             ctx = ActionContext(
                 session=session,
                 actor=await resolve_actor(
-                    resource,
+                    scheduled,
                     request.actor,
                     self.runtime.config.signer,
                     Scope.of(scheduled, self.runtime.config.task_queue_prefix, request.tenant),
@@ -79,4 +82,4 @@ class ScheduledActivities:
                 error,
             )
 
-        return await settle(work, attempt, on_failure)
+        return await paced(settle(work, attempt, on_failure), options.backoff, attempt)

@@ -26,13 +26,16 @@ async def resolve_tenants(
 
     ``declared`` (the trigger's or schedule's) wins over the resource's; a
     callable may be sync or async and may take the session. A None it lists
-    stays None (no tenant), never the string ``"None"``.
+    stays None (no tenant), never the string ``"None"``. With none listed, a
+    ``tenant_column`` resource runs once for the global scope (``[None]``, as
+    AshOban's default); schema tenants have no global scope (validation
+    requires them listed).
     """
     if not resource.is_tenanted:
         return [None]
     source = declared if declared is not None else resource.list_tenants
     if source is None:
-        return []
+        return [None] if resource.tenant_column is not None else []
     if callable(source):
         result = source(session) if positional_arity(source) >= 1 else source()
         if inspect.isawaitable(result):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -14,11 +16,14 @@ from temporalio.exceptions import ApplicationError
 from activities.actors import resolve_actor
 from activities.deadline import Deadline
 from activities.invoke import NoLongerApplies, call_action, settle
+from activities.pacing import paced
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
 from activities.runtime import Runtime
 from activities.transaction import Sessions, run_transaction
 from activities.types import ActionRequest, ActionResult
 from registry import Action, ActionContext, ActorNotFound, ErrorInfo, Trigger, naming
+from registry.keys import decode_key
+from registry.pacing import attempt_timeout
 from registry.signing import Scope
 from registry.tenancy import completions_table
 
@@ -74,7 +79,7 @@ class TriggerActivities:
         options = trigger.options
         if trigger.inactive_reason is not None:  # paused or deleted since the run started
             return ActionResult("cancelled", attempt.number, reason=trigger.inactive_reason)
-        limit = deadline or Deadline.of_activity()
+        limit = deadline or Deadline.of_activity(attempt_timeout(options.timeout, attempt.number))
 
         async def body(session: AsyncSession) -> None:
             await self._act(session, trigger, action, request, attempt)
@@ -92,7 +97,9 @@ class TriggerActivities:
             if options.log_errors or (attempt.last and options.log_final_error):
                 self._log_failure(trigger, request, attempt, error)
 
-        return await settle(work, attempt.number, on_failure)
+        return await paced(
+            settle(work, attempt.number, on_failure), options.backoff, attempt.number
+        )
 
     async def _act(
         self,
@@ -116,7 +123,7 @@ class TriggerActivities:
         ctx = ActionContext(
             session=session,
             actor=await resolve_actor(
-                resource,
+                trigger,
                 request.actor,
                 self.runtime.config.signer,
                 self._scope(trigger, request),
@@ -133,6 +140,8 @@ class TriggerActivities:
             metadata=options.read_metadata(record) if options.read_metadata else {},
             error=_error_info(request),
             shared=dict(resource.domain.shared_context),
+            extra=_extra(options.extra_args, record),
+            record_key=decode_key(resource, request.record),
         )
         if options.debug:
             logger.info(
@@ -166,6 +175,11 @@ class TriggerActivities:
             type(error).__name__,
             error,
         )
+
+
+def _extra(extra_args: dict[str, Any] | Callable[[Any], dict[str, Any]], record: Any) -> Any:
+    """``ctx.extra``: a copy of the trigger's dict, or what its function returns for ``record``."""
+    return extra_args(record) if callable(extra_args) else dict(extra_args)
 
 
 def _error_info(request: ActionRequest) -> ErrorInfo | None:

@@ -184,7 +184,8 @@ class ScanPageRequest:
 class ScanPage:
     """Output of ``scan_and_dispatch``: how many records it dispatched, where to go on.
 
-    ``started`` names the runs started when the request asked to collect them;
+    ``started`` names the runs started when the request asked to collect them (in
+    the global scope, whose runs take their records' tenants: ``started_by_tenant``);
     ``tenant_not_found``: the tenant's schema is missing, nothing was read;
     ``skipped`` counts rows that cannot have a run (their run id is over
     Temporal's limit).
@@ -196,6 +197,7 @@ class ScanPage:
     started: TenantRuns | None = None
     tenant_not_found: bool = False
     skipped: int = 0
+    started_by_tenant: list[TenantRuns] = field(default_factory=list)
 
 
 @dataclass
@@ -343,12 +345,15 @@ class ChunkRequest:
 
 @dataclass
 class ChunkItemResult:
-    """How one record of a chunk fared: a result, or a failure (``final``: not retryable)."""
+    """How one record of a chunk fared: a result, or a failure (``final``: not retryable;
+    ``retry_delay_seconds``: the wait before its next attempt, when ``backoff`` is a function).
+    """
 
     record: str
     result: ActionResult | None = None
     failure: FailureInfo | None = None
     final: bool = False
+    retry_delay_seconds: float | None = None
 
 
 @dataclass

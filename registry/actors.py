@@ -74,13 +74,15 @@ class RowActorPersister:
         return actor
 
 
-def store_actor(persister: ActorPersister | None, resource: str, actor: Any) -> ActorRef | None:
-    """The reference of ``actor`` for runs on ``resource`` (None for no actor)."""
+def store_actor(persister: ActorPersister | None, owner: str, actor: Any) -> ActorRef | None:
+    """The reference of ``actor`` for runs of ``owner`` (a declaration's path; None for no
+    actor)."""
     if actor is None:
         return None
     if persister is None:
         raise WrongType(
-            f"actor: expected resource {resource!r} to have an actor_persister, found none; "
-            "fix: pass actor_persister=RowActorPersister(User) to domain.resource(...)"
+            f"actor: expected {owner} or its resource to have an actor_persister, found none; "
+            "fix: pass actor_persister=RowActorPersister(User) to domain.resource(...) or "
+            "to the trigger"
         )
     return persister.store(actor)

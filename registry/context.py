@@ -46,6 +46,10 @@ class ActionContext:
         by_ember: true when Ember runs the action (every run it starts, whatever
             the source); false in a context application code builds itself.
             ``registry.checks.trigger_interaction`` reads it.
+        extra: the trigger's ``extra_args`` (a dict, or what its function returned
+            for the locked record).
+        record_key: the record's primary key (a trigger's runs; how a generic
+            action learns which record it runs for).
     """
 
     session: AsyncSession
@@ -61,3 +65,5 @@ class ActionContext:
     error: ErrorInfo | None = None
     shared: dict[str, Any] = field(default_factory=dict)
     by_ember: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    record_key: Any = None

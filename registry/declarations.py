@@ -11,6 +11,7 @@ from registry.options import ScheduleOptions, TriggerOptions
 
 if TYPE_CHECKING:
     from registry.actions import Action
+    from registry.actors import ActorPersister
     from registry.resource import Resource
 
 Options = TypeVar("Options", TriggerOptions, ScheduleOptions)
@@ -44,6 +45,17 @@ class _Declaration(Generic[Options]):
     @property
     def domain_name(self) -> str:
         return self.resource.domain.name
+
+    @property
+    def actor_persister(self) -> ActorPersister | None:
+        """The declaration's ``actor_persister``, else its resource's."""
+        return self.options.actor_persister or self.resource.actor_persister
+
+    @property
+    def default_actor(self) -> Any:
+        """The declaration's ``default_actor``, else its domain's."""
+        own = self.options.default_actor
+        return self.resource.domain.default_actor if own is None else own
 
     @property
     def path(self) -> str:

@@ -150,12 +150,20 @@ class Domain:
             )
         return schedules[name]
 
-    def problems(self, queues: Iterable[str] | None = None) -> list[Problem]:
-        """Every problem in the registry (``queues``: the queues a worker runs)."""
-        return validate_domain(self, queues)
+    def problems(
+        self, queues: Iterable[str] | None = None, *, require_all_queues: bool = True
+    ) -> list[Problem]:
+        """Every problem in the registry.
 
-    def validate(self, queues: Iterable[str] | None = None) -> None:
+        ``queues``: the queues a worker runs; with ``require_all_queues`` they must
+        include every queue the declarations use (else other workers run the rest).
+        """
+        return validate_domain(self, queues, require_all_queues=require_all_queues)
+
+    def validate(
+        self, queues: Iterable[str] | None = None, *, require_all_queues: bool = True
+    ) -> None:
         """Raise one :class:`RegistryError` listing every problem, or return."""
-        problems = self.problems(queues)
+        problems = self.problems(queues, require_all_queues=require_all_queues)
         if problems:
             raise RegistryError(problems)

@@ -12,9 +12,13 @@ MAX_ID_BYTES = 1000
 """Temporal's default limit on workflow ids (the server's ``limit.maxIDLength``), in bytes."""
 
 SEARCH_ATTRIBUTES = ("EmberTrigger", "EmberResource", "EmberTenant", "EmberRecord", "EmberOutcome")
+"""Ember's Keyword search attributes (set on every run)."""
 TRIGGER_ATTRIBUTE, RESOURCE_ATTRIBUTE, TENANT_ATTRIBUTE, RECORD_ATTRIBUTE, OUTCOME_ATTRIBUTE = (
     SEARCH_ATTRIBUTES
 )
+TAGS_ATTRIBUTE = "EmberTags"
+"""Ember's KeywordList search attribute: a trigger's ``tags`` (set on runs of tagged triggers)."""
+KEYWORD_LIST_ATTRIBUTES = (TAGS_ATTRIBUTE,)
 
 RECORD_WORKFLOW = "ember.RecordTrigger"
 CHUNK_WORKFLOW = "ember.ChunkTrigger"

@@ -14,11 +14,17 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import ColumnClause
 
+from registry.actors import ActorPersister
 from registry.errors import Problem
 
 State = Literal["active", "paused", "deleted"]
 TenantList = Sequence[str] | Callable[..., Any]
 FixedBackoff = Annotated[timedelta, Field(gt=timedelta(0))]
+FixedTimeout = Annotated[timedelta, Field(gt=timedelta(0))]
+AttemptDuration = Callable[[int], timedelta]
+"""A function of the attempt number (1-based): a retry's delay, or an attempt's time limit."""
+MAX_TAG_LENGTH = 100
+Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH)]
 
 
 class Backoff(BaseModel):
@@ -45,7 +51,10 @@ class _Options(BaseModel):
 class TriggerOptions(_Options):
     """Options of ``resource.trigger(name, ...)``; see the README's DSL reference."""
 
-    action: str = Field(description="record action to run (the function or its name)")
+    action: str = Field(
+        description="action to run on each record: (record, ctx), or generic (ctx) given "
+        "ctx.record_key"
+    )
     where: Any = Field(default=None, description="SQLAlchemy condition, re-checked under the lock")
     scheduler_cron: str | None = Field(
         default="* * * * *", description="scan schedule; None = only run_trigger"
@@ -54,11 +63,13 @@ class TriggerOptions(_Options):
     scheduler_queue: str | None = Field(default=None, description="queue of scans (queue)")
     max_attempts: int = Field(default=1, ge=1, description="attempts of the action")
     max_scheduler_attempts: int = Field(default=1, ge=1, description="attempts of each scan page")
-    backoff: FixedBackoff | Backoff = Field(
-        default_factory=Backoff, description="retry spacing: fixed timedelta or Backoff"
+    backoff: FixedBackoff | Backoff | AttemptDuration = Field(
+        default_factory=Backoff,
+        description="retry spacing: fixed timedelta, Backoff, or attempt -> timedelta "
+        "(the delay after that attempt failed)",
     )
-    timeout: timedelta = Field(
-        default=timedelta(minutes=5), gt=timedelta(0), description="one attempt's time limit"
+    timeout: FixedTimeout | AttemptDuration = Field(
+        default=timedelta(minutes=5), description="one attempt's time limit, or attempt -> it"
     )
     on_error: str | None = Field(default=None, description="action run after the last failure")
     on_error_fails_job: bool = Field(
@@ -81,7 +92,18 @@ class TriggerOptions(_Options):
         default=None, description="record -> dict given as ctx.metadata"
     )
     action_input: dict[str, Any] = Field(default_factory=dict, description="the action's input")
+    extra_args: dict[str, Any] | Callable[[Any], dict[str, Any]] = Field(
+        default_factory=dict, description="ctx.extra of every run: a dict, or record -> dict"
+    )
+    tags: tuple[Tag, ...] = Field(
+        default=(), description="labels of every run, searchable as EmberTags = 'tag'"
+    )
     list_tenants: TenantList | None = Field(default=None, description="tenants (resource's)")
+    use_tenant_from_record: bool = Field(
+        default=True,
+        description="global scope (no list_tenants): each run under its record's tenant "
+        "column; False: with no tenant",
+    )
     state: State = Field(default="active", description="active, paused or deleted")
     worker_priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
     scheduler_priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
@@ -94,8 +116,20 @@ class TriggerOptions(_Options):
     local_activity: bool = Field(
         default=False, description="run the action as a local activity (short actions)"
     )
+    actor_persister: ActorPersister | None = Field(
+        default=None, description="turns actors into references and back (resource's)"
+    )
+    default_actor: Any = Field(default=None, description="actor of runs without one (domain's)")
 
     _normalise_action = field_validator("action", "on_error", mode="before")(_name_of)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_list(cls, value: Any) -> Any:
+        """Only a list or tuple: a string or SQL column would be taken apart."""
+        if not isinstance(value, list | tuple):
+            raise ValueError("a list of tags such as ['billing', 'urgent']")
+        return value
 
     @field_validator("sort", mode="before")
     @classmethod
@@ -125,11 +159,19 @@ class ScheduleOptions(_Options):
     action_input: dict[str, Any] = Field(default_factory=dict, description="the action's input")
     queue: str | None = Field(default=None, description="queue (resource name)")
     max_attempts: int = Field(default=1, ge=1, description="attempts of the action")
-    backoff: FixedBackoff | Backoff = Field(default_factory=Backoff, description="retry spacing")
-    timeout: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0), description="limit")
+    backoff: FixedBackoff | Backoff | AttemptDuration = Field(
+        default_factory=Backoff, description="retry spacing (as a trigger's)"
+    )
+    timeout: FixedTimeout | AttemptDuration = Field(
+        default=timedelta(minutes=5), description="one attempt's limit (as a trigger's)"
+    )
     priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
     state: State = Field(default="active", description="active, paused or deleted")
     tenants: TenantList | None = Field(default=None, description="tenants (resource's)")
+    actor_persister: ActorPersister | None = Field(
+        default=None, description="turns actors into references and back (resource's)"
+    )
+    default_actor: Any = Field(default=None, description="actor of runs without one (domain's)")
 
     _normalise_action = field_validator("action", mode="before")(_name_of)
 

@@ -44,7 +44,7 @@ async def enqueue_trigger(
     if trigger.resource.tenant_schema:  # its run would end tenant_not_found: say so now
         with refused():
             await find_schema(session, trigger.resource, target.tenant)
-    actor_ref = store_actor(trigger.resource.actor_persister, trigger.resource.name, actor)
+    actor_ref = store_actor(trigger.actor_persister, trigger.path, actor)
     request = {
         "domain": trigger.domain_name,
         "resource": trigger.resource.name,

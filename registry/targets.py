@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from sqlalchemy import inspect
 
+from registry.actioncheck import trigger_action_problems
 from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
 from registry.errors import DeclarationDeleted, InvalidArgument, RegistryError, WrongType
 from registry.keys import decode_key
 from registry.resource import Resource
 from registry.tenancy import check_schema_name, refused
-from registry.validation import action_problems
 
 RecordLike = Any  # a model instance, or (Model, pk)
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit
@@ -179,7 +179,7 @@ def check_schema_tenant(resource: Resource, tenant: str | None) -> None:
 
 
 def enqueueable(trigger: Any) -> Trigger:
-    """``trigger`` itself, once it is known to be a valid trigger with a record action."""
+    """``trigger`` itself, once it is known to be a valid trigger with a usable action."""
     if not isinstance(trigger, Trigger):
         raise WrongType(
             f"trigger: expected the Trigger that resource.trigger(...) returned, found "
@@ -187,7 +187,7 @@ def enqueueable(trigger: Any) -> Trigger:
         )
     action_name = trigger.options.action  # raises RegistryError for an invalid declaration
     problems = list(
-        action_problems(trigger.resource, f"{trigger.path}.action", action_name, record=True)
+        trigger_action_problems(trigger.resource, f"{trigger.path}.action", action_name)
     )
     if problems:
         raise RegistryError(problems)

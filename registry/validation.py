@@ -12,10 +12,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
-from registry.actions import Action, accepts, parameters_text
+from registry.actioncheck import schedule_action_problems, trigger_action_problems
 from registry.errors import Problem
 from registry.names import name_problem
-from registry.options import Backoff, dotted
+from registry.options import AttemptDuration, Backoff, dotted
+from registry.pacing import pacing_problems
 from registry.wherecheck import where_problems
 
 if TYPE_CHECKING:
@@ -37,10 +38,20 @@ def is_valid_cron(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
-def validate_domain(domain: Domain, queues: Iterable[str] | None = None) -> list[Problem]:
-    """Every problem in ``domain``; ``queues`` are the queues a worker runs, if known."""
+def validate_domain(
+    domain: Domain, queues: Iterable[str] | None = None, *, require_all_queues: bool = True
+) -> list[Problem]:
+    """Every problem in ``domain``; ``queues`` are the queues a worker runs, if known.
+
+    Without ``require_all_queues`` the worker may run some of the declared queues
+    (other workers run the rest): only the queues it names are checked.
+    """
     running = None if queues is None else set(queues)
     problems: list[Problem] = list(domain.duplicate_problems)
+    if running is not None:
+        problems += _unused_queues(domain, running)
+    if not require_all_queues:
+        running = None
     for resource in domain.resources.values():
         problems += _resource_problems(resource)
         for trigger in resource.triggers.values():
@@ -113,15 +124,16 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
     options = trigger.options
     resource = trigger.resource
     path = trigger.path
-    yield from action_problems(resource, f"{path}.action", options.action, record=True)
+    yield from trigger_action_problems(resource, f"{path}.action", options.action)
     if options.on_error is not None:
-        yield from action_problems(resource, f"{path}.on_error", options.on_error, record=True)
+        yield from trigger_action_problems(resource, f"{path}.on_error", options.on_error)
     action = resource.actions.get(options.action)
-    if action is not None and action.takes_record:
+    if action is not None:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
     if options.scheduler_cron is not None and not is_valid_cron(options.scheduler_cron):
         yield _bad_cron(f"{path}.scheduler_cron", options.scheduler_cron)
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
+    yield from pacing_problems(path, options.backoff, options.timeout, options.max_attempts)
     yield from where_problems(trigger)
     for column in options.sort or ():
         if column.removeprefix("-") not in _columns(resource):
@@ -141,12 +153,14 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
         )
     if options.list_tenants is not None and not resource.is_tenanted:
         yield _no_strategy(f"{path}.list_tenants")
-    if resource.is_tenanted and options.list_tenants is None and resource.list_tenants is None:
+    if resource.tenant_schema and options.list_tenants is None and resource.list_tenants is None:
+        yield _no_tenants(f"{path}.list_tenants", "list_tenants", "trigger")
+    if "use_tenant_from_record" in options.model_fields_set and resource.tenant_column is None:
         yield Problem(
-            f"{path}.list_tenants",
-            "the tenants to scan, on the trigger or its resource",
-            "a tenanted resource with no list_tenants",
-            "pass list_tenants=[...] or a callable to the resource or the trigger",
+            f"{path}.use_tenant_from_record",
+            "use_tenant_from_record on a resource with a tenant_column",
+            f"it on {resource.name}, whose records hold no tenant column",
+            "remove use_tenant_from_record (schema tenants come from list_tenants)",
         )
     if running is not None:
         for option, queue in (
@@ -160,47 +174,20 @@ def _schedule_problems(scheduled: ScheduledAction, running: set[str] | None) -> 
     options = scheduled.options
     resource = scheduled.resource
     path = scheduled.path
-    yield from action_problems(resource, f"{path}.action", options.action, record=False)
+    yield from schedule_action_problems(resource, f"{path}.action", options.action)
     action = resource.actions.get(options.action)
     if action is not None and not action.takes_record:
         yield from _input_problems(f"{path}.action_input", action.input_model, options.action_input)
     if not is_valid_cron(options.cron):
         yield _bad_cron(f"{path}.cron", options.cron)
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
+    yield from pacing_problems(path, options.backoff, options.timeout, options.max_attempts)
     if options.tenants is not None and not resource.is_tenanted:
         yield _no_strategy(f"{path}.tenants")
+    if resource.tenant_schema and options.tenants is None and resource.list_tenants is None:
+        yield _no_tenants(f"{path}.tenants", "tenants", "scheduled action")
     if running is not None:
         yield from _queue_problems(f"{path}.queue", scheduled.queue, running)
-
-
-def action_problems(resource: Resource, path: str, name: str, *, record: bool) -> Iterator[Problem]:
-    """What is wrong with ``path`` running action ``name``: unknown, or of the wrong kind."""
-    action = resource.actions.get(name)
-    wanted = "record action (record, ctx)" if record else "generic action (ctx)"
-    if action is None:
-        known = ", ".join(sorted(resource.actions)) or "none declared"
-        yield Problem(
-            path,
-            f"a {wanted} of {resource.name}",
-            f"unknown action {name!r} (known: {known})",
-            f"declare it with @{resource.name}.action or fix the name",
-        )
-    elif action.takes_record != record or not accepts(action.function, 2 if record else 1):
-        yield _signature_problem(path, action, record=record)
-
-
-def _signature_problem(path: str, action: Action, *, record: bool) -> Problem:
-    """An action whose parameters do not fit its use: what it takes, what it should take."""
-    name, function = action.name, action.function
-    if record:
-        expected, fix = "a record action (record, ctx)", f"give {name} the parameters (record, ctx)"
-        if accepts(function, 1) and not accepts(function, 2):
-            fix += " (a function of ctx alone is a generic action: run it with resource.schedule)"
-    else:
-        expected, fix = "a generic action (ctx)", f"give {name} the single parameter (ctx)"
-        if accepts(function, 2):
-            fix += " (a function of (record, ctx) is a record action: run it with resource.trigger)"
-    return Problem(path, expected, f"{name!r} taking {parameters_text(function)}", fix)
 
 
 def _input_problems(
@@ -227,7 +214,26 @@ def _queue_problems(path: str, queue: str, running: set[str]) -> Iterator[Proble
             path,
             f"a queue the worker runs ({', '.join(sorted(running)) or 'none'})",
             repr(queue),
-            f"add {queue}=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
+            f"add {queue}=<concurrency> to EMBER_QUEUES (--queues) or change the queue; "
+            "or, when other workers run it, set EMBER_REQUIRE_ALL_QUEUES=false",
+        )
+
+
+def _unused_queues(domain: Domain, running: set[str]) -> Iterator[Problem]:
+    """Queues a worker would run that no declaration uses (a misspelling, most likely).
+
+    Not checked while a declaration is invalid: its queue is not known.
+    """
+    declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
+    if any(declaration.declaration_problems for declaration in declarations):
+        return
+    declared = domain.queues
+    for queue in sorted(running - declared):
+        yield Problem(
+            f"{domain.name}.queues.{queue}",
+            f"a queue some declaration uses ({', '.join(sorted(declared)) or 'none'})",
+            repr(queue),
+            f"remove {queue} from EMBER_QUEUES (--queues) or fix its name",
         )
 
 
@@ -240,7 +246,9 @@ def _bad_cron(path: str, expression: str) -> Problem:
     )
 
 
-def _backoff_problems(path: str, backoff: timedelta | Backoff) -> Iterator[Problem]:
+def _backoff_problems(
+    path: str, backoff: timedelta | Backoff | AttemptDuration
+) -> Iterator[Problem]:
     if isinstance(backoff, Backoff) and backoff.maximum < backoff.initial:
         yield Problem(
             path,
@@ -248,6 +256,17 @@ def _backoff_problems(path: str, backoff: timedelta | Backoff) -> Iterator[Probl
             f"initial={backoff.initial}, maximum={backoff.maximum}",
             "raise maximum or lower initial (Temporal rejects the retry policy otherwise)",
         )
+
+
+def _no_tenants(path: str, option: str, kind: str) -> Problem:
+    """A ``tenant_schema`` declaration with no tenants: there is no global scope to run in."""
+    return Problem(
+        path,
+        f"the tenants to run for, on the {kind} or its resource (schema tenants have no "
+        "global scope)",
+        f"none on the {kind} or its tenant_schema resource",
+        f"pass {option}=[...] or a callable to the {kind}, or list_tenants= to the resource",
+    )
 
 
 def _no_strategy(path: str) -> Problem:

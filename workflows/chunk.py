@@ -150,6 +150,8 @@ class ChunkTriggerWorkflow:
                 if item.final or used[record] >= run.retry.max_attempts:
                     failed[record] = item.failure
                     del used[record]
+                elif item.retry_delay_seconds is not None:  # backoff is a function
+                    due[record] = now + timedelta(seconds=item.retry_delay_seconds)
                 else:
                     due[record] = now + backoff(run.retry, used[record])
 

@@ -141,7 +141,7 @@ class TriggerClient:
         if actor_ref is not None:
             memo = self.signer.seal(actor_ref, scope)
         else:
-            memo = actor_memo(resolved.resource, actor, self.signer, scope)
+            memo = actor_memo(resolved, actor, self.signer, scope)
         return build_record_run(
             resolved,
             target.tenant,
@@ -213,7 +213,7 @@ class TriggerClient:
         targets = [record_target(resolved, r, tenant, input) for r in records]
         for target in targets:
             record_run_id(resolved, target.tenant, target.key, self.task_queue_prefix, input)
-        ref = store_actor(resolved.resource.actor_persister, resolved.resource.name, actor)
+        ref = store_actor(resolved.actor_persister, resolved.path, actor)
         by_tenant: dict[str | None, list[str]] = {}
         for target in targets:
             by_tenant.setdefault(target.tenant, []).append(target.key)
@@ -331,7 +331,7 @@ class TriggerClient:
         run.tenants = None if tenant is None else [tenant]
         run.input = input
         scope = Scope.of(declaration, self.task_queue_prefix, ANY if tenant is None else tenant)
-        memo = actor_memo(declaration.resource, actor, self.signer, scope)
+        memo = actor_memo(declaration, actor, self.signer, scope)
         return await self.client.start_workflow(
             naming.SCHEDULED_ACTION_WORKFLOW,
             run,
@@ -357,7 +357,7 @@ class TriggerClient:
         request.collect_runs = collect_runs
         # Each page checks this for its tenant and signs every run it starts for its records.
         every_record = Scope.of(trigger, prefix, ANY if tenant is None else tenant)
-        request.actor = actor_memo(trigger.resource, actor, self.signer, every_record)
+        request.actor = actor_memo(trigger, actor, self.signer, every_record)
         scan_id = naming.scan_workflow_id(*self._names(trigger), tenant, prefix=prefix)
         if collect_runs:  # a drain needs its own scan, not one already running
             scan_id += f"/drain-{uuid.uuid4().hex[:12]}"

@@ -19,6 +19,13 @@ from workflows.settings import Settings
 
 _runtimes: dict[str, Runtime] = {}
 CONNECT_TIMEOUT_SECONDS = 10.0
+ATTRIBUTE_TYPES = {
+    **dict.fromkeys(naming.SEARCH_ATTRIBUTES, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD),
+    **dict.fromkeys(
+        naming.KEYWORD_LIST_ATTRIBUTES, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST
+    ),
+}
+"""Ember's search attributes and their types (Keyword, and KeywordList for EmberTags)."""
 
 
 class SearchAttributeError(EmberError, RuntimeError):
@@ -165,7 +172,7 @@ async def connect_with(settings: Settings) -> Client:
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:
-    """Register Ember's Keyword search attributes that are missing; return those added."""
+    """Register Ember's search attributes that are missing; return those added."""
     namespace = client.namespace
     fix = (
         "fix: add them as an admin, e.g. "
@@ -181,19 +188,20 @@ async def ensure_search_attributes(client: Client) -> list[str]:
             f"the server refusing ({error.message}); {fix}"
         ) from error
     known = set(existing.custom_attributes) | set(existing.system_attributes)
-    missing = [name for name in naming.SEARCH_ATTRIBUTES if name not in known]
+    missing = [name for name in ATTRIBUTE_TYPES if name not in known]
     if not missing:
         return []
-    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
     try:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
-                namespace=namespace, search_attributes={name: keyword for name in missing}
+                namespace=namespace,
+                search_attributes={name: ATTRIBUTE_TYPES[name] for name in missing},
             )
         )
     except RPCError as error:
         raise SearchAttributeError(
-            f"search attributes: expected {', '.join(naming.SEARCH_ATTRIBUTES)} (Keyword) in "
+            f"search attributes: expected {', '.join(naming.SEARCH_ATTRIBUTES)} (Keyword) and "
+            f"{', '.join(naming.KEYWORD_LIST_ATTRIBUTES)} (KeywordList) in "
             f"namespace {namespace!r}, found {', '.join(missing)} missing and the server "
             f"refused to add them ({error.message}); {fix}"
         ) from error

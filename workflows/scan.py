@@ -105,6 +105,8 @@ class TriggerScanWorkflow:
         scan.skipped += page.skipped
         if page.started is not None:
             scan.collected.add(page.started)
+        for started in page.started_by_tenant:
+            scan.collected.add(started)
         if page.tenant_not_found and len(scan.tenants_not_found) < TENANTS_NOT_FOUND_LISTED:
             scan.tenants_not_found.append(naming.tenant_part(scan.paging.tenant))
         scan.dispatched_for_tenant += page.dispatched

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     queues: dict[str, int] | None = Field(
         default=None, description="queue=concurrency,... (every registry queue, 10 each)"
     )
+    require_all_queues: bool = Field(
+        default=True,
+        description="true: this worker runs every queue of the registry; false: EMBER_QUEUES "
+        "may name some (other workers run the rest)",
+    )
     metrics_bind: str | None = Field(default=None, description="host:port of /metrics")
     task_queue_prefix: str = Field(
         default="", description="environment prefix of every task queue, workflow and schedule id"

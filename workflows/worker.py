@@ -96,7 +96,9 @@ class EmberWorker:
         self._running: asyncio.Future[Any] | None = None
 
     async def __aenter__(self) -> EmberWorker:
-        self.domain.validate(queues=self.queues)
+        self.domain.validate(
+            queues=self.queues, require_all_queues=self.settings.require_all_queues
+        )
         database_url = self.settings.require_database_url()  # before any connection
         client = self.client = self.client or await connect_with(self.settings)
         if self._search_attributes:

@@ -244,15 +244,27 @@ async def digest(ctx: ActionContext) -> None:
     """A generic action."""
 
 
-async def test_a_client_refuses_a_domain_whose_trigger_runs_a_generic_action(
-    dev_env: WorkflowEnvironment,
+async def no_parameters() -> None:
+    """Neither a record action nor a generic one."""
+
+
+async def test_run_trigger_runs_a_generic_action_trigger_for_the_record_as_ashobans(
+    test_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
 ) -> None:
+    await add_tickets(engine, 1)
+    keys: list[object] = []
     domain = unique_domain()
     tickets = domain.resource(Ticket)
-    tickets.action(digest)
-    tickets.trigger("digest_each", action=digest, scheduler_cron=None)
-    with pytest.raises(RegistryError, match=r"expected a record action \(record, ctx\)"):
-        TriggerClient(dev_env.client, domain)
+
+    @tickets.action
+    async def note(ctx: ActionContext) -> None:
+        keys.append(ctx.record_key)
+
+    trigger = tickets.trigger("note", action=note, scheduler_cron=None)
+    async with running(domain, test_env, database_url, search_attributes=False) as ember:
+        outcome = await (await ember.run_trigger((Ticket, 1), trigger)).result()
+    assert outcome.status == "succeeded"
+    assert keys == [1]
 
 
 async def test_enqueue_trigger_refuses_bad_triggers_before_writing_anything(
@@ -260,13 +272,13 @@ async def test_enqueue_trigger_refuses_bad_triggers_before_writing_anything(
 ) -> None:
     domain = unique_domain()
     tickets = domain.resource(Ticket)
-    tickets.action(digest)
+    tickets.action(no_parameters)
 
     @tickets.action
     async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
         ticket.escalated = True
 
-    generic = tickets.trigger("digest_each", action=digest, scheduler_cron=None)
+    uncallable = tickets.trigger("uncallable", action=no_parameters, scheduler_cron=None)
     invalid = tickets.trigger("late", action=escalate, scheduler_cron=None, max_attempts=0)
     fine = tickets.trigger("escalate", action=escalate, scheduler_cron=None)
     async with AsyncSession(engine) as session, session.begin():
@@ -274,8 +286,8 @@ async def test_enqueue_trigger_refuses_bad_triggers_before_writing_anything(
             TypeError, match=r"trigger: expected the Trigger that resource\.trigger"
         ):
             await enqueue_trigger(session, (Ticket, 1), "escalate")  # type: ignore[arg-type]
-        with pytest.raises(RegistryError, match=r"found 'digest' taking \(ctx\)"):
-            await enqueue_trigger(session, (Ticket, 1), generic)
+        with pytest.raises(RegistryError, match=r"found 'no_parameters' taking \(\)"):
+            await enqueue_trigger(session, (Ticket, 1), uncallable)
         with pytest.raises(RegistryError, match="max_attempts"):
             await enqueue_trigger(session, (Ticket, 1), invalid)
         with pytest.raises(ValueError, match="tenant: expected none"):

@@ -187,3 +187,74 @@ async def test_schema_strategy_reads_and_writes_only_the_tenants_schema(
     async with engine.connect() as connection:
         public_notes = await connection.scalar(text("SELECT to_regclass('public.notes')"))
     assert public_notes is None
+
+
+async def test_with_no_list_tenants_a_scan_covers_the_global_scope_each_run_under_its_rows_tenant(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    acme = await add_tickets(engine, 2, organisation="acme", first_id=1)
+    globex = await add_tickets(engine, 1, organisation="globex", first_id=10)
+    seen: list[tuple[str | None, str, int]] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation")  # AshOban's [nil]
+
+    @tickets.action
+    async def note(ticket: Ticket, ctx: ActionContext) -> None:
+        seen.append((ctx.tenant, ticket.organisation, ticket.id))
+
+    # use_tenant_from_record=True is the default: each run under its record's tenant
+    trigger = tickets.trigger("note", action=note, scheduler_cron=None, trigger_once=True)
+    async with running(domain, dev_env, database_url) as ember:
+        first = await ember.schedule_and_run_triggers(trigger)
+        again = await ember.schedule_and_run_triggers(trigger)
+        for tenant, ids in (("acme", acme), ("globex", globex)):
+            for record in ids:
+                status = await workflow_status(
+                    dev_env.client, trigger.workflow_id(tenant, str(record))
+                )
+                assert status == WorkflowExecutionStatus.COMPLETED, (tenant, record)
+    assert first.succeeded == 3 and first.total == 3
+    assert again.total == 0, "trigger_once completions are matched under each row's tenant"
+    assert sorted(seen) == [("acme", "acme", 1), ("acme", "acme", 2), ("globex", "globex", 10)]
+
+
+async def test_without_use_tenant_from_record_global_scope_runs_have_no_tenant_as_ashobans(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    await add_tickets(engine, 1, organisation="acme", first_id=1)
+    await add_tickets(engine, 1, organisation="globex", first_id=2)
+    seen: list[tuple[str | None, str, int]] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation")
+
+    @tickets.action
+    async def note(ticket: Ticket, ctx: ActionContext) -> None:
+        seen.append((ctx.tenant, ticket.organisation, ticket.id))
+
+    trigger = tickets.trigger(
+        "note", action=note, scheduler_cron=None, use_tenant_from_record=False
+    )
+    async with running(domain, dev_env, database_url) as ember:
+        summary = await ember.schedule_and_run_triggers(trigger)
+        status = await workflow_status(dev_env.client, trigger.workflow_id(None, "2"))
+    assert summary.succeeded == 2 and summary.total == 2
+    assert status == WorkflowExecutionStatus.COMPLETED
+    assert sorted(seen) == [(None, "acme", 1), (None, "globex", 2)]
+
+
+async def test_a_tenant_column_scheduled_action_with_no_tenants_runs_once_in_the_global_scope(
+    dev_env: WorkflowEnvironment, database_url: str
+) -> None:
+    seen: list[str | None] = []
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation")
+
+    @tickets.action
+    async def report(ctx: ActionContext) -> None:
+        seen.append(ctx.tenant)
+
+    scheduled = tickets.schedule("report", cron="@daily", action=report)
+    async with running(domain, dev_env, database_url) as ember:
+        result = await (await ember.schedule(scheduled)).result()
+    assert list(result.outcomes) == ["-"] and result.outcomes["-"].status == "succeeded"
+    assert seen == [None]

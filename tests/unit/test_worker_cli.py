@@ -67,6 +67,15 @@ def test_validate_of_a_broken_registry_exits_non_zero_listing_every_problem() ->
     assert "Traceback" not in result.stderr
 
 
+def test_validate_of_a_worker_for_some_queues_with_require_all_queues_false() -> None:
+    app = ("--app", "examples.helpdesk.app:helpdesk")
+    some = run_cli(*app, "--queues", "tickets=1", "validate", EMBER_REQUIRE_ALL_QUEUES="false")
+    assert some.returncode == 0, some.stderr
+    typo = run_cli(*app, "--require-all-queues", "false", "--queues", "tikets=1", "validate")
+    assert typo.returncode == 1
+    assert "helpdesk.queues.tikets: expected a queue some declaration uses" in typo.stderr
+
+
 def test_json_log_lines_are_json_objects() -> None:
     record = logging.LogRecord("ember.worker", logging.INFO, __file__, 1, "hello %s", ("x",), None)
     line = json.loads(JsonLogFormatter().format(record))

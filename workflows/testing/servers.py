@@ -7,7 +7,7 @@ What the time-skipping test server (temporal-test-server 1.40) supports, measure
 temporalio 1.35:
 
 - Custom search attributes only once registered with ``operator_service.
-  add_search_attributes``, which :func:`start_test_server` does for Ember's five.
+  add_search_attributes``, which :func:`start_test_server` does for Ember's six.
   Unregistered, a start with them fails ("search attribute EmberTrigger is not defined")
   and ``workflow.upsert_search_attributes`` fails every workflow task (the run hangs).
   Registered, both work and ``describe()`` returns them.
@@ -39,13 +39,13 @@ from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from registry import EmberError
-from registry.naming import SEARCH_ATTRIBUTES
+from registry.naming import KEYWORD_LIST_ATTRIBUTES, SEARCH_ATTRIBUTES
+from workflows.connection import ATTRIBUTE_TYPES
 
 STARTUP_TIMEOUT = timedelta(seconds=30)
 # Throwaway clusters trade durability for speed (CREATE DATABASE per test, commits).
@@ -292,7 +292,10 @@ async def start_dev_server(
     binary = temporal_binary() if log_file is None else logging_launcher(log_file)
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary,
-        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        search_attributes=[
+            *(SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES),
+            *(SearchAttributeKey.for_keyword_list(name) for name in KEYWORD_LIST_ATTRIBUTES),
+        ],
         ip="127.0.0.1",
         port=port,
         ui=ui,
@@ -331,12 +334,10 @@ async def start_test_server() -> WorkflowEnvironment:
         test_server_existing_path=temporal_test_server_binary(),
         test_server_startup_timeout=STARTUP_TIMEOUT,
     )
-    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
     try:
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes=dict.fromkeys(SEARCH_ATTRIBUTES, keyword),
+                namespace=env.client.namespace, search_attributes=ATTRIBUTE_TYPES
             )
         )
     except BaseException:

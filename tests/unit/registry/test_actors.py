@@ -100,13 +100,15 @@ def test_row_actor_persister_is_an_actor_persister() -> None:
 
 
 def test_store_actor_needs_a_persister_only_for_an_actor() -> None:
-    assert store_actor(None, "tickets", None) is None
-    assert store_actor(PERSISTER, "tickets", saved(Agent(id=1, name="x"))) == {
+    assert store_actor(None, "desk.tickets.t", None) is None
+    assert store_actor(PERSISTER, "desk.tickets.t", saved(Agent(id=1, name="x"))) == {
         "type": "agents",
         "id": 1,
     }
-    with pytest.raises(TypeError, match="expected resource 'tickets' to have an actor_persister"):
-        store_actor(None, "tickets", saved(Agent(id=1, name="x")))
+    with pytest.raises(
+        TypeError, match=r"expected desk\.tickets\.t or its resource to have an actor_persister"
+    ):
+        store_actor(None, "desk.tickets.t", saved(Agent(id=1, name="x")))
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from registry import (
     Backoff,
     Domain,
     RegistryError,
+    RowActorPersister,
     ScheduledAction,
     ScheduleOptions,
     Trigger,
@@ -123,6 +124,25 @@ BACKOFFS = st.one_of(
     ),
 )
 CALLABLES = st.sampled_from([None, lambda *args: None, "not callable", 3])
+# Functions of the attempt: fitting, returning a bad value, raising.
+DURATIONS = st.sampled_from(
+    [
+        lambda n: timedelta(seconds=n),
+        lambda n: timedelta(seconds=-n),
+        lambda n: 1 / 0,
+        str,  # not a timedelta
+    ]
+)
+EXTRAS = st.one_of(
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    CALLABLES,
+)
+TAGS = st.one_of(
+    st.lists(st.text(max_size=5), max_size=3),
+    st.sampled_from(["urgent", [1], ["x" * 101], ("a", "b")]),
+)
+PERSISTERS = st.sampled_from([None, RowActorPersister(), "persister", 3])
+ACTORS = st.sampled_from([None, "system", 3, object()])
 TENANTS = st.one_of(
     st.none(),
     st.lists(st.text(max_size=5), max_size=3),
@@ -178,8 +198,8 @@ TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "scheduler_queue": QUEUES,
     "max_attempts": COUNTS,
     "max_scheduler_attempts": COUNTS,
-    "backoff": BACKOFFS,
-    "timeout": st.one_of(TIMEDELTAS, st.integers(-5, 10**12)),
+    "backoff": st.one_of(BACKOFFS, DURATIONS),
+    "timeout": st.one_of(TIMEDELTAS, st.integers(-5, 10**12), DURATIONS),
     "on_error": st.one_of(st.none(), ACTIONS),
     "on_error_fails_job": FLAGS,
     "lock_for_update": FLAGS,
@@ -191,7 +211,10 @@ TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "stream_batch_size": COUNTS,
     "read_metadata": CALLABLES,
     "action_input": INPUTS,
+    "extra_args": EXTRAS,
+    "tags": TAGS,
     "list_tenants": TENANTS,
+    "use_tenant_from_record": FLAGS,
     "state": STATES,
     "worker_priority": PRIORITIES,
     "scheduler_priority": PRIORITIES,
@@ -200,6 +223,8 @@ TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "log_final_error": FLAGS,
     "chunk_size": COUNTS,
     "local_activity": FLAGS,
+    "actor_persister": PERSISTERS,
+    "default_actor": ACTORS,
 }
 SCHEDULE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "cron": CRONS,
@@ -207,11 +232,13 @@ SCHEDULE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "action_input": INPUTS,
     "queue": QUEUES,
     "max_attempts": COUNTS,
-    "backoff": BACKOFFS,
-    "timeout": st.one_of(TIMEDELTAS, st.integers(-5, 10**12)),
+    "backoff": st.one_of(BACKOFFS, DURATIONS),
+    "timeout": st.one_of(TIMEDELTAS, st.integers(-5, 10**12), DURATIONS),
     "priority": PRIORITIES,
     "state": STATES,
     "tenants": TENANTS,
+    "actor_persister": PERSISTERS,
+    "default_actor": ACTORS,
 }
 UNKNOWN_NAMES = st.sampled_from(["max_attempt", "colour", "schedule_cron", "crons", "action_"])
 
@@ -221,6 +248,7 @@ GOOD_QUEUES = st.sampled_from([None, "tickets", "fast"])
 GOOD_BACKOFFS = st.one_of(
     st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(hours=1)),
     st.builds(Backoff, initial=st.sampled_from([timedelta(seconds=5)]), coefficient=st.just(1.5)),
+    st.just(lambda n: timedelta(seconds=10 * n)),
 )
 POSITIVE = st.integers(min_value=1, max_value=1000)
 GOOD_TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
@@ -236,6 +264,9 @@ GOOD_TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "record_limit": st.one_of(st.none(), POSITIVE),
     "stream_batch_size": POSITIVE,
     "action_input": st.sampled_from([{}, {"reason": "urgent"}]),
+    "extra_args": st.sampled_from([{}, {"channel": "email"}, lambda ticket: {"id": ticket.id}]),
+    "tags": st.sampled_from([(), ["urgent"], ["urgent", "billing"]]),
+    "actor_persister": st.sampled_from([None, RowActorPersister()]),
     "list_tenants": st.sampled_from([None, ["acme"]]),
     "state": st.sampled_from(["active", "paused", "deleted"]),
     "worker_priority": st.integers(0, 3),
@@ -310,7 +341,8 @@ def assert_validates_or_reports_located_problems(domain: Domain, queues: list[st
         event("invalid")
         assert error.problems, "a RegistryError with no problem"
         for problem in error.problems:
-            assert problem.path == PREFIX or problem.path.startswith(f"{PREFIX}."), problem
+            located = problem.path == PREFIX or problem.path.startswith(f"{PREFIX}.")
+            assert located or problem.path.startswith("prop.queues."), problem
             assert problem.expected and problem.found and problem.fix, problem
         assert str(error).count("\n") == len(error.problems)
         assert domain.problems(queues) == error.problems  # the same problems every time

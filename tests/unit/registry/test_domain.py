@@ -108,7 +108,8 @@ def test_the_helpdesk_example_needs_its_digest_queue() -> None:
             "helpdesk_unit.tickets.daily_digest.queue",
             "a queue the worker runs (tickets)",
             "'digests'",
-            "add digests=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
+            "add digests=<concurrency> to EMBER_QUEUES (--queues) or change the queue; "
+            "or, when other workers run it, set EMBER_REQUIRE_ALL_QUEUES=false",
         )
     ]
 

@@ -59,7 +59,10 @@ TRIGGER_DEFAULTS: dict[str, Any] = {
     "stream_batch_size": 500,
     "read_metadata": None,
     "action_input": {},
+    "extra_args": {},
+    "tags": (),
     "list_tenants": None,  # the resource's
+    "use_tenant_from_record": True,  # the global scope runs under each record's tenant
     "state": "active",
     "worker_priority": 2,
     "scheduler_priority": 2,
@@ -68,6 +71,8 @@ TRIGGER_DEFAULTS: dict[str, Any] = {
     "log_final_error": True,
     "chunk_size": None,
     "local_activity": False,
+    "actor_persister": None,  # the resource's
+    "default_actor": None,  # the domain's
 }
 
 SCHEDULE_DEFAULTS: dict[str, Any] = {
@@ -79,6 +84,8 @@ SCHEDULE_DEFAULTS: dict[str, Any] = {
     "priority": 2,
     "state": "active",
     "tenants": None,
+    "actor_persister": None,
+    "default_actor": None,
 }
 
 

@@ -104,10 +104,12 @@ def desk(**resource_options: Any) -> tuple[Domain, Resource]:
     return domain, tickets
 
 
-def problems(domain: Domain, queues: list[str] | None = None) -> list[Problem]:
+def problems(
+    domain: Domain, queues: list[str] | None = None, *, require_all_queues: bool = True
+) -> list[Problem]:
     """The problems validate() raises; fails the test if it raises none."""
     with pytest.raises(RegistryError) as raised:
-        domain.validate(queues)
+        domain.validate(queues, require_all_queues=require_all_queues)
     return raised.value.problems
 
 
@@ -144,7 +146,7 @@ def test_unknown_action() -> None:
     tickets.trigger("t", action="teleport")
     assert only(domain) == Problem(
         "desk.tickets.t.action",
-        "a record action (record, ctx) of tickets",
+        "a record action (record, ctx) or a generic action (ctx) of tickets",
         f"unknown action 'teleport' (known: {KNOWN_ACTIONS})",
         "declare it with @tickets.action or fix the name",
     )
@@ -161,24 +163,21 @@ def test_unknown_scheduled_action() -> None:
     )
 
 
-GENERIC_FOR_RECORD = (
-    "give {name} the parameters (record, ctx) "
-    "(a function of ctx alone is a generic action: run it with resource.schedule)"
-)
 RECORD_FOR_GENERIC = (
     "give {name} the single parameter (ctx) "
     "(a function of (record, ctx) is a record action: run it with resource.trigger)"
 )
 
 
-def test_trigger_given_a_generic_action() -> None:
+def test_trigger_given_a_generic_action_is_valid_as_ashobans() -> None:
     domain, tickets = desk()
-    tickets.trigger("t", action=digest)
+    tickets.trigger("t", action=digest, action_input={"recipients": ["a"]}, on_error=digest)
+    tickets.trigger("bad_input", action=digest, action_input={"recipients": "a"})
     assert only(domain) == Problem(
-        "desk.tickets.t.action",
-        "a record action (record, ctx)",
-        "'digest' taking (ctx)",
-        GENERIC_FOR_RECORD.format(name="digest"),
+        "desk.tickets.bad_input.action_input.recipients",
+        "input accepted by DigestInput (Input should be a valid list)",
+        "'a'",
+        "change action_input to match DigestInput",
     )
 
 
@@ -310,20 +309,9 @@ def test_on_error_naming_a_missing_action() -> None:
     tickets.trigger("t", action=close, on_error="gone")
     assert only(domain) == Problem(
         "desk.tickets.t.on_error",
-        "a record action (record, ctx) of tickets",
+        "a record action (record, ctx) or a generic action (ctx) of tickets",
         f"unknown action 'gone' (known: {KNOWN_ACTIONS})",
         "declare it with @tickets.action or fix the name",
-    )
-
-
-def test_on_error_naming_a_generic_action() -> None:
-    domain, tickets = desk()
-    tickets.trigger("t", action=close, on_error=digest)
-    assert only(domain) == Problem(
-        "desk.tickets.t.on_error",
-        "a record action (record, ctx)",
-        "'digest' taking (ctx)",
-        GENERIC_FOR_RECORD.format(name="digest"),
     )
 
 
@@ -355,18 +343,55 @@ def test_schedule_tenants_without_a_tenant_strategy() -> None:
     assert only(domain) == no_strategy("desk.tickets.s.tenants")
 
 
-@pytest.mark.parametrize(
-    "strategy", [{"tenant_column": "organisation"}, {"tenant_schema": True}], ids=str
-)
-def test_tenanted_resource_with_no_list_tenants(strategy: dict[str, Any]) -> None:
-    domain, tickets = desk(**strategy)
+def test_tenant_column_resource_with_no_list_tenants_runs_the_global_scope_as_ashobans_nil() -> (
+    None
+):
+    domain, tickets = desk(tenant_column="organisation")
+    tickets.trigger("t", action=close)
+    tickets.trigger("own", action=close, use_tenant_from_record=False)
+    tickets.schedule("s", cron="@daily", action=digest, action_input={"recipients": []})
+    assert domain.problems() == []
+
+
+def test_schema_tenants_have_no_global_scope_so_need_tenants() -> None:
+    domain, tickets = desk(tenant_schema=True)
     tickets.trigger("t", action=close)
     tickets.trigger("given_here", action=close, list_tenants=lambda: ["acme"])
+    tickets.schedule("s", cron="@daily", action=digest, action_input={"recipients": []})
+    tickets.schedule(
+        "given", cron="@daily", action=digest, action_input={"recipients": []}, tenants=["a"]
+    )
+    assert problems(domain) == [
+        Problem(
+            "desk.tickets.t.list_tenants",
+            "the tenants to run for, on the trigger or its resource (schema tenants have no "
+            "global scope)",
+            "none on the trigger or its tenant_schema resource",
+            "pass list_tenants=[...] or a callable to the trigger, or list_tenants= to the "
+            "resource",
+        ),
+        Problem(
+            "desk.tickets.s.tenants",
+            "the tenants to run for, on the scheduled action or its resource (schema tenants "
+            "have no global scope)",
+            "none on the scheduled action or its tenant_schema resource",
+            "pass tenants=[...] or a callable to the scheduled action, or list_tenants= to the "
+            "resource",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "strategy", [{}, {"tenant_schema": True, "list_tenants": ["a"]}], ids=["none", "schema"]
+)
+def test_use_tenant_from_record_needs_a_tenant_column(strategy: dict[str, Any]) -> None:
+    domain, tickets = desk(**strategy)
+    tickets.trigger("t", action=close, use_tenant_from_record=True)
     assert only(domain) == Problem(
-        "desk.tickets.t.list_tenants",
-        "the tenants to scan, on the trigger or its resource",
-        "a tenanted resource with no list_tenants",
-        "pass list_tenants=[...] or a callable to the resource or the trigger",
+        "desk.tickets.t.use_tenant_from_record",
+        "use_tenant_from_record on a resource with a tenant_column",
+        "it on tickets, whose records hold no tenant column",
+        "remove use_tenant_from_record (schema tenants come from list_tenants)",
     )
 
 
@@ -482,7 +507,17 @@ def not_run(path: str, queue: str, running: str) -> Problem:
         path,
         f"a queue the worker runs ({running})",
         repr(queue),
-        f"add {queue}=<concurrency> to EMBER_QUEUES (--queue) or change the queue",
+        f"add {queue}=<concurrency> to EMBER_QUEUES (--queues) or change the queue; "
+        "or, when other workers run it, set EMBER_REQUIRE_ALL_QUEUES=false",
+    )
+
+
+def unused(queue: str, declared: str) -> Problem:
+    return Problem(
+        f"desk.queues.{queue}",
+        f"a queue some declaration uses ({declared})",
+        repr(queue),
+        f"remove {queue} from EMBER_QUEUES (--queues) or fix its name",
     )
 
 
@@ -492,6 +527,7 @@ def test_queues_the_worker_is_not_configured_to_run() -> None:
     tickets.trigger("default", action=close)
     tickets.schedule("s", cron="@daily", action=digest, action_input={"recipients": []})
     assert problems(domain, queues=["fast", "other"]) == [
+        unused("other", "fast, scans, tickets"),
         not_run("desk.tickets.split.scheduler_queue", "scans", "fast, other"),
         not_run("desk.tickets.default.queue", "tickets", "fast, other"),
         not_run("desk.tickets.default.scheduler_queue", "tickets", "fast, other"),
@@ -499,6 +535,21 @@ def test_queues_the_worker_is_not_configured_to_run() -> None:
     ]
     assert domain.problems() == []  # queues unknown: not checked
     assert domain.problems(queues=["fast", "scans", "tickets"]) == []
+
+
+def test_require_all_queues_false_lets_a_worker_run_some_queues_as_ashobans_require() -> None:
+    domain, tickets = desk()
+    tickets.trigger("split", action=close, queue="fast", scheduler_queue="scans")
+    tickets.schedule("s", cron="@daily", action=digest, action_input={"recipients": []})
+    assert domain.problems(queues=["scans"], require_all_queues=False) == []
+    domain.validate(queues=["fast"], require_all_queues=False)
+    assert problems(domain, queues=["scans", "fsat"], require_all_queues=False) == [
+        unused("fsat", "fast, scans, tickets")
+    ], "a queue no declaration uses is an error either way"
+    assert [p.path for p in domain.problems(queues=["scans"])] == [
+        "desk.tickets.split.queue",
+        "desk.tickets.s.queue",
+    ]
 
 
 def test_a_worker_that_runs_no_queues() -> None:
@@ -567,9 +618,61 @@ def test_fixed_backoff_must_be_positive() -> None:
     tickets.trigger("t", action=close, backoff=timedelta(0))
     assert only(domain) == Problem(
         "desk.tickets.t.backoff",
-        "greater than 0 seconds or a valid dictionary or instance of Backoff",
+        "greater than 0 seconds or a valid dictionary or instance of Backoff or callable",
         repr(timedelta(0)),
         "change backoff",
+    )
+
+
+def test_tags_extra_args_and_actor_persister_are_checked_where_declared() -> None:
+    domain, tickets = desk()
+    tickets.trigger("t", action=close, tags="urgent", extra_args=[("a", 1)])
+    tickets.trigger("u", action=close, tags=["ok", ""], actor_persister="users")
+    tickets.schedule("s", cron="@daily", action=digest, actor_persister=object)
+    assert [(p.path, p.expected) for p in problems(domain)] == [
+        ("desk.tickets.t.extra_args", "a valid dictionary or callable"),
+        ("desk.tickets.t.tags", "a list of tags such as ['billing', 'urgent']"),
+        ("desk.tickets.u.tags.1", "string should have at least 1 character"),
+        ("desk.tickets.u.actor_persister", "an instance of ActorPersister"),
+        ("desk.tickets.s.actor_persister", "an instance of ActorPersister"),
+    ]
+
+
+def test_backoff_and_timeout_functions_are_checked_for_every_attempt_they_pace() -> None:
+    domain, tickets = desk()
+    tickets.trigger(
+        "t",
+        action=close,
+        max_attempts=3,
+        backoff=lambda n: timedelta(seconds=10) if n < 2 else None,
+        timeout=lambda n: timedelta(seconds=3 - n),
+    )
+    tickets.trigger("u", action=close, max_attempts=2, backoff=lambda n: 1 / (n - 2), timeout=len)
+    tickets.schedule(
+        "s",
+        cron="@daily",
+        action=digest,
+        action_input={"recipients": []},
+        max_attempts=2,
+        backoff=lambda n: 1 / 0,
+    )
+    tickets.trigger("once", action=close, backoff=lambda n: 1 / 0)  # no attempt to pace
+    found = [(p.path, p.found) for p in domain.problems()]
+    assert found == [
+        ("desk.tickets.t.backoff", "backoff(2) returning None"),
+        ("desk.tickets.t.timeout", "timeout(3) returning 0:00:00"),
+        ("desk.tickets.u.backoff", "backoff(1) returning -1.0"),
+        (
+            "desk.tickets.u.timeout",
+            "timeout(1) raising TypeError: object of type 'int' has no len()",
+        ),
+        ("desk.tickets.s.backoff", "backoff(1) raising ZeroDivisionError: division by zero"),
+    ]
+    assert domain.problems()[0] == Problem(
+        "desk.tickets.t.backoff",
+        "a function returning a timedelta above 0 (the delay after attempt n)",
+        "backoff(2) returning None",
+        "make backoff return a positive timedelta for attempts 1 to 3",
     )
 
 
@@ -670,8 +773,8 @@ def test_unknown_option_with_no_close_match_lists_the_options() -> None:
         "unknown option",
     )
     assert problem.fix == (
-        "use one of: action, action_input, backoff, cron, max_attempts, priority, queue, "
-        "state, tenants, timeout"
+        "use one of: action, action_input, actor_persister, backoff, cron, default_actor, "
+        "max_attempts, priority, queue, state, tenants, timeout"
     )
 
 
@@ -719,7 +822,7 @@ def test_every_problem_of_several_broken_triggers_in_one_error() -> None:
     tickets.trigger("unknown_action", action="nope")
     tickets.trigger("bad_cron", action=close, scheduler_cron="never")
     tickets.trigger("typo_and_range", action=close, max_atempts=2, worker_priority=9)
-    tickets.trigger("bad_where", action=close, where="status = 'open'", on_error=digest)
+    tickets.trigger("bad_where", action=close, where="status = 'open'", on_error=no_parameters)
     tickets.schedule("bad_schedule", cron="@daily", action=close)
     tickets.trigger("fine", action=close)
     with pytest.raises(RegistryError) as raised:
@@ -869,30 +972,29 @@ async def defaulted(ticket: Ticket, ctx: ActionContext, extra: int = 0, *rest: A
 
 
 @pytest.mark.parametrize(
-    ("action", "found", "fix"),
+    ("action", "found"),
     [
-        (one_parameter, "(ticket)", GENERIC_FOR_RECORD.format(name="one_parameter")),
-        (
-            three_parameters,
-            "(ticket, ctx, extra)",
-            "give three_parameters the parameters (record, ctx)",
-        ),
-        (keyword_only, "(ticket, ctx, *, flag)", "give keyword_only the parameters (record, ctx)"),
-        (no_parameters, "()", "give no_parameters the parameters (record, ctx)"),
+        (three_parameters, "(ticket, ctx, extra)"),
+        (keyword_only, "(ticket, ctx, *, flag)"),
+        (no_parameters, "()"),
     ],
-    ids=["one", "three", "keyword-only", "none"],
+    ids=["three", "keyword-only", "none"],
 )
-def test_trigger_action_that_cannot_be_called_as_record_ctx(
-    action: Any, found: str, fix: str
+def test_trigger_action_that_cannot_be_called_as_record_ctx_nor_ctx(
+    action: Any, found: str
 ) -> None:
     domain, tickets = desk()
     tickets.action(action)
     tickets.trigger("t", action=action)
+    tickets.action(one_parameter)  # one parameter: a generic action, given ctx
+    tickets.trigger("one", action=one_parameter)
+    name = action.__name__
     assert only(domain) == Problem(
         "desk.tickets.t.action",
-        "a record action (record, ctx)",
-        f"{action.__name__!r} taking {found}",
-        fix,
+        "a record action (record, ctx) or a generic action (ctx)",
+        f"{name!r} taking {found}",
+        f"give {name} the parameters (record, ctx), or (ctx) to be given the record's key "
+        "as ctx.record_key",
     )
 
 
