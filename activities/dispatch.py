@@ -220,7 +220,8 @@ async def start_chunk_run(
     actor: dict[str, Any] | None = None,
     with_attributes: bool = True,
 ) -> WorkflowHandle[Any, ChunkOutcome]:
-    """Start (or join) one chunk run acting on ``keys`` one by one (``chunk_size`` mode)."""
+    """Start (or join) one chunk run acting on ``keys``: one by one (``chunk_size`` mode),
+    or all at once when the trigger's action is a bulk action."""
     run = ChunkRun(
         tenant=tenant,
         records=keys,
@@ -233,7 +234,7 @@ async def start_chunk_run(
             run.trigger, tenant, f"{keys[0]}..{keys[-1]}"
         )
     return await client.start_workflow(
-        naming.CHUNK_WORKFLOW,
+        naming.BULK_CHUNK_WORKFLOW if trigger.action.bulk else naming.CHUNK_WORKFLOW,
         run,
         id=naming.chunk_workflow_id(
             trigger.domain_name,

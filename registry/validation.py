@@ -15,6 +15,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
 from registry.actions import Action, accepts, parameters_text
+from registry.bulkcheck import bulk_problems, bulk_signature_problem
 from registry.errors import Problem
 from registry.names import name_problem
 from registry.options import Backoff
@@ -177,6 +178,7 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
         yield _bad_cron(f"{path}.scheduler_cron", options.scheduler_cron)
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
     yield from where_problems(trigger)
+    yield from bulk_problems(trigger)
     for column in options.sort or ():
         if column.removeprefix("-") not in _columns(resource):
             yield Problem(
@@ -239,12 +241,18 @@ def action_problems(resource: Resource, path: str, name: str, *, record: bool) -
             f"unknown action {name!r} (known: {known})",
             f"declare it with @{resource.name}.action or fix the name",
         )
-    elif action.takes_record != record or not accepts(action.function, 2 if record else 1):
+    elif (
+        action.takes_record != record
+        or (action.bulk and not record)
+        or not accepts(action.function, 2 if record else 1)
+    ):
         yield _signature_problem(path, action, record=record)
 
 
 def _signature_problem(path: str, action: Action, *, record: bool) -> Problem:
     """An action whose parameters do not fit its use: what it takes, what it should take."""
+    if action.bulk:
+        return bulk_signature_problem(path, action, record=record)
     name, function = action.name, action.function
     if record:
         expected, fix = "a record action (record, ctx)", f"give {name} the parameters (record, ctx)"
