@@ -4,7 +4,7 @@ on_error, and still one outcome per record."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -121,7 +121,7 @@ class BulkChunkTriggerWorkflow:
         run: BulkRun,
         failure: FailureInfo,
         failed: list[str],
-        request: Any,
+        request: Callable[[int, list[str], FailureInfo], BulkRequest],
         result: ChunkOutcome,
     ) -> None:
         """Run the bulk on_error once for ``failed`` (lock waits repeat it); set their outcomes.

@@ -304,3 +304,26 @@ async def test_on_error_acts_on_the_rows_still_matching_and_the_others_end_cance
         **dict.fromkeys(beta, "cancelled"),
     }
     assert {result.outcomes[str(i)].reason for i in beta} == {NO_LONGER_APPLIES}
+
+
+async def test_a_bulk_chunk_acts_only_on_its_own_tenants_rows(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    acme = await add_tickets(engine, 2, organisation="acme", first_id=1)
+    globex = await add_tickets(engine, 2, organisation="globex", first_id=3)
+    domain = unique_domain()
+    tickets = domain.resource(Ticket, tenant_column="organisation", list_tenants=["acme", "globex"])
+    calls: list[tuple[str | None, list[int]]] = []
+
+    @tickets.action(bulk=True)
+    async def escalate_many(records: list[Ticket], ctx: ActionContext) -> None:
+        calls.append((ctx.tenant, [ticket.id for ticket in records]))
+
+    trigger = tickets.trigger("bulk", action=escalate_many, scheduler_cron=None, chunk_size=10)
+    async with running(domain, dev_env, database_url) as ember:
+        summary = await ember.schedule_and_run_triggers(trigger)
+        stray = await start_chunk_run(dev_env.client, trigger, "acme", [str(globex[0])])
+        result = await stray.result()
+    assert sorted(calls) == [("acme", acme), ("globex", globex)]
+    assert (summary.succeeded, summary.total) == (4, 4)
+    assert result.outcomes == {str(globex[0]): Outcome("cancelled", 1, reason=NO_LONGER_APPLIES)}
