@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -11,13 +11,12 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     Priority,
-    SearchAttributeKey,
-    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
 
+from activities.attributes import search_attributes
 from activities.types import (
     ChunkOutcome,
     ChunkRun,
@@ -31,11 +30,6 @@ from registry import Backoff, InvalidArgument, Trigger, naming
 from registry.options import AttemptDuration
 from registry.pacing import longest_timeout
 
-TRIGGER_KEY = SearchAttributeKey.for_keyword(naming.TRIGGER_ATTRIBUTE)
-RESOURCE_KEY = SearchAttributeKey.for_keyword(naming.RESOURCE_ATTRIBUTE)
-TENANT_KEY = SearchAttributeKey.for_keyword(naming.TENANT_ATTRIBUTE)
-RECORD_KEY = SearchAttributeKey.for_keyword(naming.RECORD_ATTRIBUTE)
-TAGS_KEY = SearchAttributeKey.for_keyword_list(naming.TAGS_ATTRIBUTE)
 SHOWN_KEY = 40  # characters of an oversized key an error shows
 
 
@@ -147,22 +141,6 @@ def retry_spec(
 def priority(level: int) -> Priority:
     """Ember's 0 (highest) to 3 onto Temporal priority keys 1 to 4."""
     return Priority(priority_key=level + 1)
-
-
-def search_attributes(
-    declaration: DeclarationRef, tenant: str | None, record: str, tags: Sequence[str] = ()
-) -> TypedSearchAttributes:
-    """The attributes that make a run findable in the Temporal UI (``EmberTags`` when
-    the trigger has ``tags``)."""
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(TRIGGER_KEY, declaration.name),
-        SearchAttributePair(RESOURCE_KEY, declaration.resource),
-        SearchAttributePair(TENANT_KEY, naming.tenant_part(tenant)),
-        SearchAttributePair(RECORD_KEY, record),
-    ]
-    if tags:
-        pairs.append(SearchAttributePair(TAGS_KEY, list(tags)))
-    return TypedSearchAttributes(pairs)
 
 
 def ui_metadata(
@@ -374,7 +352,8 @@ async def start_chunk_run(
     actor: dict[str, Any] | None = None,
     with_attributes: bool = True,
 ) -> WorkflowHandle[Any, ChunkOutcome]:
-    """Start (or join) one chunk run acting on ``keys`` one by one (``chunk_size`` mode)."""
+    """Start (or join) one chunk run acting on ``keys``: one by one (``chunk_size`` mode),
+    or all at once when the trigger's action is a bulk action."""
     run = ChunkRun(
         tenant=tenant,
         records=keys,
@@ -387,7 +366,7 @@ async def start_chunk_run(
             run.trigger, tenant, f"{keys[0]}..{keys[-1]}", trigger.options.tags
         )
     return await client.start_workflow(
-        naming.CHUNK_WORKFLOW,
+        naming.BULK_CHUNK_WORKFLOW if trigger.action.bulk else naming.CHUNK_WORKFLOW,
         run,
         id=chunk_run_id(trigger, tenant, keys[0], keys[-1], task_queue_prefix),
         task_queue=naming.task_queue(trigger.domain_name, trigger.queue, task_queue_prefix),

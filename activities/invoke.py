@@ -48,7 +48,15 @@ async def call_action(action: Action, record: Any, ctx: ActionContext) -> None:
     ctx.by_ember = True
     if action.policy is not None and not await allows(action.policy, record, ctx):
         raise Forbidden
-    args = (record, ctx) if action.takes_record else (ctx,)
+    if not action.takes_record:
+        await invoke(action, (ctx,), ctx)
+    else:  # a bulk action run for one record (run_trigger) gets a list of one
+        await invoke(action, ([record] if action.bulk else record, ctx), ctx)
+
+
+async def invoke(action: Action, args: tuple[Any, ...], ctx: ActionContext) -> None:
+    """Call ``action``'s function on ``args``: awaited, or a plain ``def`` through
+    ``ctx.session.run_sync``; a returned ``Snooze`` is raised."""
     if action.is_async:
         result = await action.function(*args)
     else:

@@ -78,6 +78,13 @@ def record_query(
     return query
 
 
+def still_matching(query: Select[Any], trigger: Trigger, tenant: str | None) -> Select[Any]:
+    """``query`` narrowed to rows matching ``where`` and the tenant (and, for a
+    ``trigger_once`` trigger, not completed yet)."""
+    query = _filtered(query, trigger, tenant)
+    return query.where(~_completed(trigger, tenant)) if trigger.options.trigger_once else query
+
+
 def scan_columns(trigger: Trigger) -> list[tuple[Any, bool]]:
     """The keyset order: sort columns (descending when prefixed '-') then the primary key."""
     table = trigger.resource.model.__table__

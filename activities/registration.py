@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.bulk import BulkActivities
 from activities.chunk import ChunkActivities
 from activities.runtime import Runtime
 from activities.scan import ScanActivities
@@ -25,4 +26,11 @@ def bound_activities(runtime: Runtime) -> list[Callable[..., Any]]:
         scans.list_tenants,
         scans.scan_and_dispatch,
         scheduled.run_scheduled_action,
+        *bulk_activities(runtime),
     ]
+
+
+def bulk_activities(runtime: Runtime) -> list[Callable[..., Any]]:
+    """The bulk chunk activities (triggers whose action is a bulk action)."""
+    bulk = BulkActivities(runtime)
+    return [bulk.run_bulk_chunk, bulk.run_bulk_on_error]

@@ -9,11 +9,13 @@ import contextlib
 import contextvars
 import functools
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.deadline import Deadline
@@ -110,7 +112,25 @@ async def run_transaction(
     if action.is_async:
         await transact(body, sessions, deadline)
     else:
+        await first_connected(thread_sessions)
         await on_own_thread(lambda: transact(body, thread_sessions, deadline), deadline)
+
+
+_FIRST_CONNECTED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+async def first_connected(sessions: Sessions) -> None:
+    """Connect ``sessions``' engine once from this (the worker's) loop before threads do.
+
+    SQLAlchemy guards an async engine's first connection with an asyncio lock, bound
+    to one event loop: threads racing for it, each on a loop of its own, would fail
+    ("bound to a different event loop") or never be woken.
+    """
+    engine: AsyncEngine = sessions.kw["bind"]
+    if engine.sync_engine not in _FIRST_CONNECTED:
+        async with engine.connect():
+            pass
+        _FIRST_CONNECTED.add(engine.sync_engine)
 
 
 async def on_own_thread(work: Callable[[], Coroutine[Any, Any, T]], deadline: Deadline) -> T:

@@ -24,11 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 
-from registry import naming
-
-RECORD_KEY = SearchAttributeKey.for_keyword(naming.RECORD_ATTRIBUTE)
+from activities.attributes import RECORD_KEY
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:

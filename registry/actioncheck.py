@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from registry.actions import accepts, parameters_text
+from registry.bulkcheck import bulk_signature_problem
 from registry.errors import Problem
 
 if TYPE_CHECKING:
@@ -20,6 +21,9 @@ def trigger_action_problems(resource: Resource, path: str, name: str) -> Iterato
     action = resource.actions.get(name)
     if action is None:
         yield _unknown_action(resource, path, name, RECORD_OR_GENERIC)
+    elif action.bulk:
+        if not accepts(action.function, 2):
+            yield bulk_signature_problem(path, action, record=True)
     elif not accepts(action.function, 2 if action.takes_record else 1):
         yield Problem(
             path,
@@ -36,6 +40,8 @@ def schedule_action_problems(resource: Resource, path: str, name: str) -> Iterat
     action = resource.actions.get(name)
     if action is None:
         yield _unknown_action(resource, path, name, "a generic action (ctx)")
+    elif action.bulk:
+        yield bulk_signature_problem(path, action, record=False)
     elif action.takes_record or not accepts(action.function, 1):
         fix = f"give {name} the single parameter (ctx)"
         if accepts(action.function, 2):

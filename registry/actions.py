@@ -27,6 +27,8 @@ class Action:
         input_model: pydantic model validating the action input, if any.
         policy: ``(actor, record, ctx) -> bool``, plain or ``async def``
             (awaited; it may query ``ctx.session``); a false result denies the run.
+        bulk: a bulk action ``(records, ctx)``, called once per chunk with the
+            chunk's locked, still-matching records (``@resource.action(bulk=True)``).
     """
 
     name: str
@@ -34,6 +36,7 @@ class Action:
     takes_record: bool
     input_model: type[BaseModel] | None = None
     policy: Policy | None = None
+    bulk: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -42,7 +45,9 @@ class Action:
 
     @property
     def kind(self) -> str:
-        """``"record"`` or ``"generic"``, for messages."""
+        """``"bulk"``, ``"record"`` or ``"generic"``, for messages."""
+        if self.bulk:
+            return "bulk"
         return "record" if self.takes_record else "generic"
 
     def parse_input(self, raw: dict[str, Any]) -> Any:

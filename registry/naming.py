@@ -22,6 +22,7 @@ KEYWORD_LIST_ATTRIBUTES = (TAGS_ATTRIBUTE,)
 
 RECORD_WORKFLOW = "ember.RecordTrigger"
 CHUNK_WORKFLOW = "ember.ChunkTrigger"
+BULK_CHUNK_WORKFLOW = "ember.BulkChunkTrigger"
 SCAN_WORKFLOW = "ember.TriggerScan"
 SCHEDULED_ACTION_WORKFLOW = "ember.ScheduledAction"
 RUN_NOW_SIGNAL = "run_now"
@@ -148,6 +149,8 @@ def task_queue(domain: str, queue: str, prefix: str = "") -> str:
 RUN_TRIGGER_ACTION = "ember.run_trigger_action"
 RUN_ON_ERROR = "ember.run_on_error"
 RUN_TRIGGER_CHUNK = "ember.run_trigger_chunk"
+RUN_BULK_CHUNK = "ember.run_bulk_chunk"
+RUN_BULK_ON_ERROR = "ember.run_bulk_on_error"
 LIST_TENANTS = "ember.list_tenants"
 SCAN_AND_DISPATCH = "ember.scan_and_dispatch"
 RUN_SCHEDULED_ACTION = "ember.run_scheduled_action"

@@ -81,6 +81,7 @@ class Resource:
         name: str | None = None,
         input: type[BaseModel] | None = None,
         policy: Policy | None = None,
+        bulk: bool = False,
     ) -> Callable[[F], F]: ...
 
     def action(
@@ -90,11 +91,14 @@ class Resource:
         name: str | None = None,
         input: type[BaseModel] | None = None,
         policy: Policy | None = None,
+        bulk: bool = False,
     ) -> F | Callable[[F], F]:
         """Register an action; use as ``@resource.action`` or ``@resource.action(input=...)``.
 
         ``async def f(record, ctx)`` is a record action, ``async def f(ctx)`` a
-        generic one; plain ``def`` works too. The function is returned unchanged.
+        generic one; plain ``def`` works too. With ``bulk=True``,
+        ``async def f(records, ctx)`` is a bulk action: a trigger with
+        ``chunk_size`` calls it once per chunk. The function is returned unchanged.
         """
 
         def register(fn: F) -> F:
@@ -109,7 +113,7 @@ class Resource:
                     )
                 )
             takes_record = positional_arity(fn) >= 2
-            self.actions[action_name] = Action(action_name, fn, takes_record, input, policy)
+            self.actions[action_name] = Action(action_name, fn, takes_record, input, policy, bulk)
             return fn
 
         return register if function is None else register(function)

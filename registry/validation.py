@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
 from registry.actioncheck import schedule_action_problems, trigger_action_problems
+from registry.bulkcheck import bulk_problems
 from registry.errors import Problem
 from registry.names import name_problem
 from registry.options import AttemptDuration, Backoff, dotted
@@ -135,6 +136,7 @@ def _trigger_problems(trigger: Trigger, running: set[str] | None) -> Iterator[Pr
     yield from _backoff_problems(f"{path}.backoff", options.backoff)
     yield from pacing_problems(path, options.backoff, options.timeout, options.max_attempts)
     yield from where_problems(trigger)
+    yield from bulk_problems(trigger)
     for column in options.sort or ():
         if column.removeprefix("-") not in _columns(resource):
             yield Problem(

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 
+from activities.attributes import OUTCOME_KEY
 from activities.metrics import count_runs
 from activities.types import (
     ActionRequest,
@@ -26,7 +27,6 @@ from workflows.attempts import LOCK_RETRY
 from workflows.compensation import compensate
 from workflows.started import run_started_at
 
-OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")
 INFRASTRUCTURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
@@ -119,7 +119,7 @@ class ChunkTriggerWorkflow:
                 retry=run.retry,
             )
         self._finished = True
-        self._finish(run, result)
+        finish_chunk(run, result)
         return result
 
     @staticmethod
@@ -155,18 +155,21 @@ class ChunkTriggerWorkflow:
                 else:
                     due[record] = now + backoff(run.retry, used[record])
 
-    def _finish(self, run: ChunkRun, result: ChunkOutcome) -> None:
-        statuses = [outcome.status for outcome in result.outcomes.values()]
-        if run.set_outcome_attribute and statuses:
-            worst = max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else 0)
-            workflow.upsert_search_attributes([OUTCOME.value_set(worst)])
-        counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-        for status, runs in counts.items():
-            count_runs(workflow.metric_meter(), run.trigger.name, status, runs)
-        workflow.logger.info(
-            "ember chunk finished trigger=%s tenant=%s records=%d outcomes=%s",
-            f"{run.trigger.resource}.{run.trigger.name}",
-            naming.tenant_part(run.tenant),
-            len(statuses),
-            counts,
-        )
+
+def finish_chunk(run: ChunkRun, result: ChunkOutcome) -> None:
+    """Report a chunk run's end: its worst outcome as ``EmberOutcome``, a metric count
+    per record outcome and one log line."""
+    statuses = [outcome.status for outcome in result.outcomes.values()]
+    if run.set_outcome_attribute and statuses:
+        worst = max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else 0)
+        workflow.upsert_search_attributes([OUTCOME_KEY.value_set(worst)])
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    for status, runs in counts.items():
+        count_runs(workflow.metric_meter(), run.trigger.name, status, runs)
+    workflow.logger.info(
+        "ember chunk finished trigger=%s tenant=%s records=%d outcomes=%s",
+        f"{run.trigger.resource}.{run.trigger.name}",
+        naming.tenant_part(run.tenant),
+        len(statuses),
+        counts,
+    )

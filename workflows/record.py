@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
+from activities.attributes import OUTCOME_KEY
 from activities.metrics import SCAN_TO_START, count_runs, record_latency
 from activities.types import (
     ActionRequest,
@@ -24,7 +24,6 @@ from workflows.attempts import failure_of, run_attempts
 from workflows.compensation import compensate
 from workflows.started import run_started_at
 
-OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 SNOOZES_PER_RUN = 200
 
 
@@ -127,4 +126,4 @@ class RecordTriggerWorkflow:
 
     def _set_outcome(self, run: RecordRun, status: str) -> None:
         if run.set_outcome_attribute:
-            workflow.upsert_search_attributes([OUTCOME.value_set(status)])
+            workflow.upsert_search_attributes([OUTCOME_KEY.value_set(status)])

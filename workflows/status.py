@@ -55,7 +55,10 @@ async def trigger_status(
     """
     quoted = naming.visibility_literal
     schedule_id = trigger.schedule_id_for(task_queue_prefix)
-    kinds = f"{quoted(naming.RECORD_WORKFLOW)}, {quoted(naming.CHUNK_WORKFLOW)}"
+    kinds = ", ".join(
+        quoted(kind)
+        for kind in (naming.RECORD_WORKFLOW, naming.CHUNK_WORKFLOW, naming.BULK_CHUNK_WORKFLOW)
+    )
     runs = quoted(f"{schedule_id}/")
     prefix = f"WorkflowId STARTS_WITH {runs} AND WorkflowType IN ({kinds})"
     since = quoted((datetime.now(UTC) - RECENT).isoformat(timespec="seconds"))

@@ -25,6 +25,7 @@ from activities.outbox import OutboxRelay
 from activities.registration import bound_activities
 from activities.runtime import Runtime, RuntimeConfig, create_engine
 from registry import Domain, naming
+from workflows.bulk import BulkChunkTriggerWorkflow
 from workflows.chunk import ChunkTriggerWorkflow
 from workflows.connection import connect_with, ensure_search_attributes
 from workflows.record import RecordTriggerWorkflow
@@ -39,6 +40,7 @@ logger = logging.getLogger("ember.worker")
 WORKFLOWS = [
     RecordTriggerWorkflow,
     ChunkTriggerWorkflow,
+    BulkChunkTriggerWorkflow,
     TriggerScanWorkflow,
     ScheduledActionWorkflow,
 ]

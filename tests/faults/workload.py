@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import SearchAttributeKey
 
+from activities.attributes import OUTCOME_KEY
 from activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
 from registry import Domain, Trigger, ember_metadata, naming
 from tests.faults.ledger_app import (
@@ -42,7 +42,6 @@ from workflows.client import TriggerClient
 from workflows.testing.databases import create_tables
 from workflows.testing.servers import LocalPostgres
 
-OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 LOST_REPORTS = {("cancelled", NO_LONGER_APPLIES), ("discarded", "on_error_failed")}
 ENDED = {WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW}
 INSERT_BATCH = 5000
@@ -224,7 +223,7 @@ async def _list_runs(client: Client, workload: Workload) -> _Listing:
     listing = _Listing()
     async for execution in client.list_workflows(query, page_size=1000):
         listing.runs += 1
-        outcome = execution.typed_search_attributes.get(OUTCOME)
+        outcome = execution.typed_search_attributes.get(OUTCOME_KEY)
         if execution.status not in ENDED:
             listing.unended.append(f"{execution.id} ({execution.status})")
         elif execution.status == WorkflowExecutionStatus.COMPLETED:

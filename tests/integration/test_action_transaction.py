@@ -14,8 +14,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
+from activities.deadline import Deadline
+from activities.runtime import Runtime, create_engine
+from activities.transaction import run_transaction
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Resource
+from registry import Action, ActionContext, Resource
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 
 OWNED = (
@@ -277,3 +280,25 @@ async def test_a_def_action_reads_and_writes_through_its_session(
     assert outcome.status == "succeeded"
     assert threads != [threading.current_thread().name], "it ran off the worker's thread"
     assert await ticket_values(engine, "subject", [second]) == [f"after ticket {first}"]
+
+
+async def test_a_fresh_workers_first_def_actions_may_start_all_at_once(database_url: str) -> None:
+    """The thread engine's first connection is made on the worker's loop, not raced for
+    by the threads' loops (SQLAlchemy guards it with a lock bound to one loop)."""
+    runtime = Runtime(domain=unique_domain(), engine=create_engine(database_url), client=None)  # type: ignore[arg-type]
+    plain = Action("plain", lambda ctx: None, takes_record=False)
+
+    async def body(session: AsyncSession) -> None:
+        await session.execute(text("SELECT 1"))
+
+    try:
+        results = await asyncio.gather(
+            *(
+                run_transaction(plain, body, Deadline(5), runtime.sessions, runtime.thread_sessions)
+                for _ in range(8)
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await runtime.engine.dispose()
+    assert results == [None] * 8
