@@ -2,6 +2,7 @@
 
     python worker.py --app examples.helpdesk.app:helpdesk run
     python worker.py dev          # embedded Postgres + Temporal dev server + worker
+    ember run --app myapp.triggers:domain   # the same, as the installed console script
 
 ``workflows.worker.EmberWorker(domain, settings)`` runs the same in code, for tests and
 embedding.
@@ -11,35 +12,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
+import shlex
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from temporalio.client import Client
 
 from activities.runtime import create_engine
-from registry import (
-    Domain,
-    EmberError,
-    InvalidArgument,
-    RegistryError,
-    ScheduledAction,
-    Trigger,
-    UnknownDeclaration,
-    naming,
+from registry import Domain, EmberError, InvalidArgument, RegistryError, naming
+from workflows.commands import (
+    check_arguments,
+    for_command_line,
+    schedules_command,
+    status_command,
+    trigger_command,
 )
-from workflows.client import TriggerClient
 from workflows.connection import connect_with
 from workflows.logs import use_json_logs
-from workflows.schedules import describe_schedules, sync_schedules
 from workflows.settings import Settings, SettingsError, describe_errors, unknown_variable_warnings
-from workflows.startup import database_errors, load_domain, load_seed, prepare_database
-from workflows.status import domain_status, outbox_line, show_progress
+from workflows.startup import load_domain, load_seed, prepare_database
+from workflows.status import show_progress
 from workflows.worker import EmberWorker, run_until_signalled
+
+if TYPE_CHECKING:
+    from workflows.testing.devstack import DevStack
 
 logger = logging.getLogger("ember.worker")
 
@@ -63,45 +64,86 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise SettingsError(describe_errors(error)) from error
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``worker.py`` command line."""
-    parser = argparse.ArgumentParser(
-        prog="worker.py", description="Ember: declarative background triggers on Temporal."
-    )
+def add_shared_options(parser: argparse.ArgumentParser, *, shown: bool) -> None:
+    """Every setting as ``--option``, and ``--debug``, on ``parser``.
+
+    On the top-level parser they are ``shown`` with their help and default to None; on
+    each (nested) subcommand they are accepted too, hidden, and default to SUPPRESS, so
+    a value given before the subcommand is not overwritten by the subcommand's default.
+    """
+    default = None if shown else argparse.SUPPRESS
     for name, help_text in SETTING_OPTIONS.items():
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=help_text)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=default,
+            help=help_text if shown else argparse.SUPPRESS,
+        )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if shown else argparse.SUPPRESS,
+        help="show tracebacks and debug logs" if shown else argparse.SUPPRESS,
+    )
+
+
+def build_parser(prog: str = "worker.py") -> argparse.ArgumentParser:
+    """The command line (``worker.py``, or the ``ember`` console script)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Ember: declarative background triggers on Temporal.",
+        epilog="Every option above may also come after the command "
+        f"(`{prog} validate --app module:domain`).",
+    )
+    add_shared_options(parser, shown=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("validate", help="check the registry and list its triggers and schedules")
-    commands.add_parser("run", help="sync schedules and run the worker until SIGTERM")
-    dev = commands.add_parser("dev", help="embedded Postgres + Temporal dev server + UI + worker")
+    shared = argparse.ArgumentParser(add_help=False)
+    add_shared_options(shared, shown=False)
+    epilog = (
+        f"Every option of `{prog} --help` (--app, --database-url, ..., --debug) works here too."
+    )
+
+    def command(
+        group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+    ) -> argparse.ArgumentParser:
+        return group.add_parser(
+            name, help=help_text, description=help_text, epilog=epilog, parents=[shared]
+        )
+
+    command(commands, "validate", "check the registry and list its triggers and schedules")
+    command(commands, "run", "sync schedules and run the worker until SIGTERM")
+    dev = command(commands, "dev", "embedded Postgres + Temporal dev server + UI + worker")
     dev.add_argument("--root", default=".ember", help="where the local state lives")
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal frontend port")
     dev.add_argument("--ui-port", type=int, default=8233, help="Temporal web UI port")
     dev.add_argument("--seed", help="module:function inserting demo rows (async, given a session)")
-    commands.add_parser("migrate", help="create Ember's tables in the database if missing")
-    commands.add_parser("status", help="per trigger: schedule, last scan, matching rows, outcomes")
-    schedules = commands.add_parser("schedules", help="list, sync, pause, unpause or trigger")
+    command(commands, "migrate", "create Ember's tables in the database if missing")
+    command(commands, "status", "per trigger and scheduled action: schedule, last run, outcomes")
+    schedules = command(commands, "schedules", "list, sync, pause, unpause or trigger")
     actions = schedules.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
-    actions.add_parser("list", help="id, cron, state and next run of each Ember schedule")
-    actions.add_parser("sync", help="make the server's schedules match the registry")
+    command(actions, "list", "id, cron, timezone, state and next run of each Ember schedule")
+    command(actions, "sync", "make the server's schedules match the registry")
     for verb in ("pause", "unpause", "trigger-now"):
-        action = actions.add_parser(verb, help=f"{verb} one schedule")
-        action.add_argument("resource", help="resource name (see `worker.py validate`)")
+        action = command(actions, verb, f"{verb} one schedule")
+        action.add_argument("resource", help=f"resource name (see `{prog} validate`)")
         action.add_argument("name", help="trigger or scheduled action name")
-    trigger = commands.add_parser("trigger", help="run a trigger for one record now")
+    trigger = command(commands, "trigger", "run a trigger for one record now")
     trigger_actions = trigger.add_subparsers(
         dest="trigger_command", required=True, metavar="ACTION"
     )
-    run_one = trigger_actions.add_parser("run", help="run <resource> <trigger> <pk>")
-    run_one.add_argument("resource", help="resource name (see `worker.py validate`)")
+    run_one = command(trigger_actions, "run", "run <resource> <trigger> <pk>")
+    run_one.add_argument("resource", help=f"resource name (see `{prog} validate`)")
     run_one.add_argument("trigger", help="trigger name on that resource")
     run_one.add_argument("pk", help="the record's primary key")
     run_one.add_argument("--tenant", help="the record's tenant")
     run_one.add_argument(
         "--actor-ref", help='the actor\'s reference, e.g. \'{"type": "users", "id": 7}\''
     )
-    run_one.add_argument("--wait", action="store_true", help="wait for the outcome")
+    run_one.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the outcome; exit 0 if it succeeded, 1 otherwise",
+    )
     return parser
 
 
@@ -114,16 +156,55 @@ def describe_registry(domain: Domain) -> str:
         options = trigger.options
         lines.append(
             f"  trigger  {trigger.resource.name}.{trigger.name}: action={options.action} "
-            f"cron={options.scheduler_cron or '-'} queue={trigger.queue} "
-            f"max_attempts={options.max_attempts} state={options.state}"
+            f"cron={options.scheduler_cron or '-'} timezone={options.timezone} "
+            f"queue={trigger.queue} max_attempts={options.max_attempts} state={options.state}"
         )
     for scheduled in domain.schedules:
         declared = scheduled.options
         lines.append(
             f"  schedule {scheduled.resource.name}.{scheduled.name}: action={declared.action} "
-            f"cron={declared.cron} queue={scheduled.queue} state={declared.state}"
+            f"cron={declared.cron} timezone={declared.timezone} queue={scheduled.queue} "
+            f"state={declared.state}"
         )
     return "\n".join(lines)
+
+
+NOT_SUCCEEDED = ("failed", "discarded", "errored_handled")
+"""Outcomes the dev stack's second UI link lists."""
+
+
+def export_line(settings: Settings) -> str:
+    """``export EMBER_APP=... EMBER_DATABASE_URL='...' ...``: what other commands need."""
+    values = {
+        "EMBER_APP": settings.app,
+        "EMBER_DATABASE_URL": settings.database_url,
+        "EMBER_TEMPORAL_ADDRESS": settings.temporal_address,
+        "EMBER_TASK_QUEUE_PREFIX": settings.task_queue_prefix or None,
+    }
+    assignments = (f"{name}={shlex.quote(value)}" for name, value in values.items() if value)
+    return "export " + " ".join(assignments)
+
+
+def dev_banner(stack: DevStack, settings: Settings, domain: Domain) -> str:
+    """What ``dev`` prints once the stack is up: links, addresses and the export line."""
+    quoted = naming.visibility_literal
+    runs = f"{stack.ui_url}/namespaces/default/workflows?query="
+    record_runs = quote(f"WorkflowType={quoted(naming.RECORD_WORKFLOW)}")
+    outcomes = ", ".join(quoted(outcome) for outcome in NOT_SUCCEEDED)
+    not_succeeded = quote(f"{naming.OUTCOME_ATTRIBUTE} IN ({outcomes})")
+    signing = "\n  (and EMBER_ACTOR_SIGNING_KEY, as set here)" if settings.actor_signing_key else ""
+    return (
+        f"\nEmber dev stack is up (state in {stack.root}):\n"
+        f"  Temporal UI   {runs}{record_runs}\n"
+        f"  not succeeded {runs}{not_succeeded}\n"
+        f"  Temporal      {stack.temporal_address} (server log: {stack.temporal_log})\n"
+        f"  PostgreSQL    {stack.database_url}\n"
+        f"  app           {settings.app} ({len(domain.triggers)} triggers, "
+        f"{len(domain.schedules)} scheduled actions)\n"
+        "For status, trigger run and schedules in another terminal:\n"
+        f"  {export_line(settings)}{signing}\n"
+        "Press Ctrl-C to stop.\n"
+    )
 
 
 async def run_dev(args: argparse.Namespace, base: Settings) -> int:
@@ -142,16 +223,7 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
-        query = quote(f"WorkflowType={naming.visibility_literal(naming.RECORD_WORKFLOW)}")
-        print(
-            f"\nEmber dev stack is up (state in {stack.root}):\n"
-            f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
-            f"  Temporal      {stack.temporal_address}\n"
-            f"  PostgreSQL    {stack.database_url}\n"
-            f"  app           {base.app} ({len(domain.triggers)} triggers)\n"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        print(dev_banner(stack, settings, domain), flush=True)
         logging.getLogger("temporalio.workflow").setLevel(logging.WARNING)  # progress instead
         progress = asyncio.ensure_future(show_progress(stack.client, settings, domain))
         worker = EmberWorker(domain, settings, client=stack.client)
@@ -160,102 +232,6 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
         finally:
             progress.cancel()
     print("ember: dev stack stopped")
-    return 0
-
-
-def declaration_named(domain: Domain, resource_name: str, name: str) -> Trigger | ScheduledAction:
-    """The trigger or scheduled action ``name`` of ``resource_name``.
-
-    Raises:
-        UnknownDeclaration: no such resource, or no such name on it (the known ones listed).
-    """
-    resource = domain.get_resource(resource_name)
-    declaration = resource.triggers.get(name) or resource.schedules.get(name)
-    if declaration is None:
-        known = ", ".join(sorted([*resource.triggers, *resource.schedules])) or "none"
-        raise UnknownDeclaration(
-            f"name: expected one of ({known}) on {resource_name!r}, found {name!r}"
-        )
-    return declaration
-
-
-def check_arguments(args: argparse.Namespace, domain: Domain) -> None:
-    """Resolve the resource and trigger or schedule names given, or raise naming the known ones."""
-    if args.command == "trigger":
-        domain.get_trigger(args.resource, args.trigger)
-    elif args.command == "schedules" and args.schedule_command not in ("list", "sync"):
-        declaration_named(domain, args.resource, args.name)
-
-
-async def schedules_command(
-    args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
-) -> int:
-    """``schedules list|sync|pause|unpause|trigger-now``."""
-    verb = args.schedule_command
-    if verb == "list":
-        rows = await describe_schedules(client, domain, settings.task_queue_prefix)
-        print(f"{'SCHEDULE':60} {'CRON':14} {'STATE':7} NEXT RUN")
-        for row in rows:
-            state = "paused" if row.paused else "active"
-            upcoming = row.next_run.isoformat(timespec="seconds") if row.next_run else "-"
-            print(f"{row.id:60} {row.cron:14} {state:7} {upcoming}")
-        return 0
-    if verb == "sync":
-        report = await sync_schedules(client, domain, settings.task_queue_prefix)
-        for label in ("created", "updated", "unchanged", "deleted"):
-            for schedule_id in getattr(report, label):
-                print(f"{label:9} {schedule_id}")
-        return 0
-    declaration = declaration_named(domain, args.resource, args.name)
-    schedule_id = declaration.schedule_id_for(settings.task_queue_prefix)
-    handle = client.get_schedule_handle(schedule_id)
-    if verb == "pause":
-        await handle.pause(note="paused with worker.py schedules pause")
-    elif verb == "unpause":
-        await handle.unpause(note="unpaused with worker.py schedules unpause")
-    else:
-        await handle.trigger()
-    print(f"{verb}: {schedule_id}")
-    return 0
-
-
-async def trigger_command(
-    args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
-) -> int:
-    """``trigger run <resource> <trigger> <pk>``."""
-    trigger = domain.get_trigger(args.resource, args.trigger)
-    ember = await TriggerClient.from_settings(domain, settings, client=client)
-    record = (trigger.resource.model, args.pk)
-    actor_ref = None
-    if args.actor_ref:
-        try:
-            actor_ref = json.loads(args.actor_ref)
-        except json.JSONDecodeError as error:
-            raise InvalidArgument(
-                f"--actor-ref: expected a JSON object such as "
-                f'\'{{"type": "users", "id": 7}}\', found {args.actor_ref!r} ({error})'
-            ) from None
-    handle = await ember.run_trigger(record, trigger, tenant=args.tenant, actor_ref=actor_ref)
-    print(f"started {handle.id}")
-    if args.wait:
-        outcome = await handle.result()
-        print(f"outcome {outcome.status} after {outcome.attempts} attempt(s)")
-    return 0
-
-
-async def status_command(domain: Domain, settings: Settings, client: Client) -> int:
-    """``status``: one line per trigger, then the outbox."""
-    engine = create_engine(settings.require_database_url(), pool_size=1)
-    try:
-        with database_errors(engine):
-            rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
-            outbox = await outbox_line(engine, domain)
-    finally:
-        await engine.dispose()
-    for row in rows:
-        scanned = row.last_scan.isoformat(timespec="seconds") if row.last_scan else "never"
-        print(f"{row.line()} last_scan={scanned}")
-    print(outbox)
     return 0
 
 
@@ -297,14 +273,17 @@ def one_line(error: Exception) -> str:
     """``error`` on one line: an EmberError's message says what was expected, what was
     found and the fix; any other exception is unexpected and also named by its type."""
     message = " ".join(str(error).split())
+    if isinstance(error, InvalidArgument):
+        return for_command_line(error, message)
     if isinstance(error, EmberError):
         return message
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: one line on error (a traceback only with --debug)."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "worker.py") -> int:
+    """Run the command line; returns the exit code. One line on error (a traceback only
+    with --debug)."""
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -323,10 +302,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    code = main()
+def run(prog: str = "ember") -> NoReturn:
+    """The ``ember`` console script and ``python worker.py``: ``main``, then exit at once."""
+    try:
+        code = main(prog=prog)
+    except SystemExit:  # --help, or a usage error: nothing has started yet
+        raise
+    except BaseException:  # with --debug main lets the error through
+        traceback.print_exc()
+        code = 2
     sys.stdout.flush()
     sys.stderr.flush()
     # The Temporal SDK's native threads can crash interpreter finalisation
     # (PyGILState_Release); everything is flushed and closed, so leave at once.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run("worker.py")

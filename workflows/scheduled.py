@@ -16,13 +16,17 @@ from activities.types import (
 from registry import naming
 from registry.control import snooze_wait
 from workflows.attempts import failure_of, run_attempts
+from workflows.chunk import OUTCOME, worst
 from workflows.compensation import unhandled
 from workflows.scan import PAGE_TIMEOUT
 
 
 @workflow.defn(name=naming.SCHEDULED_ACTION_WORKFLOW)
 class ScheduledActionWorkflow:
-    """Run the scheduled action for each tenant, with its retries; one outcome each."""
+    """Run the scheduled action for each tenant, with its retries; one outcome each.
+
+    ``EmberOutcome`` is the worst of them (as a chunk run's).
+    """
 
     @workflow.run
     async def run(self, run: ScheduledRun) -> ScheduledOutcome:
@@ -39,6 +43,9 @@ class ScheduledActionWorkflow:
         result = ScheduledOutcome()
         for tenant in tenants:
             result.outcomes[naming.tenant_part(tenant)] = await self._run_for(run, tenant)
+        statuses = [outcome.status for outcome in result.outcomes.values()]
+        if run.set_outcome_attribute and statuses:  # `status` counts runs by it
+            workflow.upsert_search_attributes([OUTCOME.value_set(worst(statuses))])
         return result
 
     async def _run_for(self, run: ScheduledRun, tenant: str | None) -> Outcome:

@@ -671,7 +671,7 @@ def test_unknown_option_with_no_close_match_lists_the_options() -> None:
     )
     assert problem.fix == (
         "use one of: action, action_input, backoff, cron, max_attempts, priority, queue, "
-        "state, tenants, timeout"
+        "state, tenants, timeout, timezone"
     )
 
 
