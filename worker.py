@@ -12,79 +12,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
-import shlex
+import re
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import quote
+from typing import Any, NoReturn
 
-from pydantic import ValidationError
+from temporalio.client import Client, WorkflowFailureError
 
 from activities.runtime import create_engine
-from registry import Domain, EmberError, InvalidArgument, RegistryError, naming
-from workflows.commands import (
-    check_arguments,
-    for_command_line,
-    schedules_command,
-    status_command,
-    trigger_command,
+from registry import (
+    Domain,
+    EmberError,
+    InvalidArgument,
+    RegistryError,
+    ScheduledAction,
+    Trigger,
+    UnknownDeclaration,
 )
+from workflows.client import TriggerClient
 from workflows.connection import connect_with
+from workflows.drain import ended_without_outcome
 from workflows.logs import use_json_logs
-from workflows.settings import Settings, SettingsError, describe_errors, unknown_variable_warnings
-from workflows.startup import load_domain, load_seed, prepare_database
-from workflows.status import show_progress
+from workflows.schedules import describe_schedules, sync_schedules
+from workflows.settings import (
+    Settings,
+    add_setting_options,
+    settings_from,
+    unknown_variable_warnings,
+)
+from workflows.startup import database_errors, load_domain, load_seed, prepare_database
+from workflows.status import domain_status, outbox_line, outcome_line, show_progress
 from workflows.worker import EmberWorker, run_until_signalled
 
-if TYPE_CHECKING:
-    from workflows.testing.devstack import DevStack
-
 logger = logging.getLogger("ember.worker")
-
-SETTING_OPTIONS = {
-    name: f"{field.description} (EMBER_{name.upper()})"
-    for name, field in Settings.model_fields.items()
-}
-"""Every setting as a ``--option``, with the description the settings model gives it."""
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by the options given.
-
-    Raises:
-        SettingsError: a value is wrong; the message names each variable to fix.
-    """
-    given = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None)}
-    try:
-        return Settings(**given)
-    except ValidationError as error:
-        raise SettingsError(describe_errors(error)) from error
-
-
-def add_shared_options(parser: argparse.ArgumentParser, *, shown: bool) -> None:
-    """Every setting as ``--option``, and ``--debug``, on ``parser``.
-
-    On the top-level parser they are ``shown`` with their help and default to None; on
-    each (nested) subcommand they are accepted too, hidden, and default to SUPPRESS, so
-    a value given before the subcommand is not overwritten by the subcommand's default.
-    """
-    default = None if shown else argparse.SUPPRESS
-    for name, help_text in SETTING_OPTIONS.items():
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=default,
-            help=help_text if shown else argparse.SUPPRESS,
-        )
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        default=False if shown else argparse.SUPPRESS,
-        help="show tracebacks and debug logs" if shown else argparse.SUPPRESS,
-    )
 
 
 def build_parser(prog: str = "worker.py") -> argparse.ArgumentParser:
@@ -95,10 +59,10 @@ def build_parser(prog: str = "worker.py") -> argparse.ArgumentParser:
         epilog="Every option above may also come after the command "
         f"(`{prog} validate --app module:domain`).",
     )
-    add_shared_options(parser, shown=True)
+    add_setting_options(parser, shown=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     shared = argparse.ArgumentParser(add_help=False)
-    add_shared_options(shared, shown=False)
+    add_setting_options(shared, shown=False)
     epilog = (
         f"Every option of `{prog} --help` (--app, --database-url, ..., --debug) works here too."
     )
@@ -169,44 +133,6 @@ def describe_registry(domain: Domain) -> str:
     return "\n".join(lines)
 
 
-NOT_SUCCEEDED = ("failed", "discarded", "errored_handled")
-"""Outcomes the dev stack's second UI link lists."""
-
-
-def export_line(settings: Settings) -> str:
-    """``export EMBER_APP=... EMBER_DATABASE_URL='...' ...``: what other commands need."""
-    values = {
-        "EMBER_APP": settings.app,
-        "EMBER_DATABASE_URL": settings.database_url,
-        "EMBER_TEMPORAL_ADDRESS": settings.temporal_address,
-        "EMBER_TASK_QUEUE_PREFIX": settings.task_queue_prefix or None,
-    }
-    assignments = (f"{name}={shlex.quote(value)}" for name, value in values.items() if value)
-    return "export " + " ".join(assignments)
-
-
-def dev_banner(stack: DevStack, settings: Settings, domain: Domain) -> str:
-    """What ``dev`` prints once the stack is up: links, addresses and the export line."""
-    quoted = naming.visibility_literal
-    runs = f"{stack.ui_url}/namespaces/default/workflows?query="
-    record_runs = quote(f"WorkflowType={quoted(naming.RECORD_WORKFLOW)}")
-    outcomes = ", ".join(quoted(outcome) for outcome in NOT_SUCCEEDED)
-    not_succeeded = quote(f"{naming.OUTCOME_ATTRIBUTE} IN ({outcomes})")
-    signing = "\n  (and EMBER_ACTOR_SIGNING_KEY, as set here)" if settings.actor_signing_key else ""
-    return (
-        f"\nEmber dev stack is up (state in {stack.root}):\n"
-        f"  Temporal UI   {runs}{record_runs}\n"
-        f"  not succeeded {runs}{not_succeeded}\n"
-        f"  Temporal      {stack.temporal_address} (server log: {stack.temporal_log})\n"
-        f"  PostgreSQL    {stack.database_url}\n"
-        f"  app           {settings.app} ({len(domain.triggers)} triggers, "
-        f"{len(domain.schedules)} scheduled actions)\n"
-        "For status, trigger run and schedules in another terminal:\n"
-        f"  {export_line(settings)}{signing}\n"
-        "Press Ctrl-C to stop.\n"
-    )
-
-
 async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
     from workflows.testing.devstack import DevStack, scan_now
@@ -223,7 +149,7 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
-        print(dev_banner(stack, settings, domain), flush=True)
+        print(stack.banner(settings, domain), flush=True)
         logging.getLogger("temporalio.workflow").setLevel(logging.WARNING)  # progress instead
         progress = asyncio.ensure_future(show_progress(stack.client, settings, domain))
         worker = EmberWorker(domain, settings, client=stack.client)
@@ -233,6 +159,130 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
             progress.cancel()
     print("ember: dev stack stopped")
     return 0
+
+
+def declaration_named(domain: Domain, resource_name: str, name: str) -> Trigger | ScheduledAction:
+    """The trigger or scheduled action ``name`` of ``resource_name``.
+
+    Raises:
+        UnknownDeclaration: no such resource, or no such name on it (the known ones listed).
+    """
+    resource = domain.get_resource(resource_name)
+    declaration = resource.triggers.get(name) or resource.schedules.get(name)
+    if declaration is None:
+        known = ", ".join(sorted([*resource.triggers, *resource.schedules])) or "none"
+        raise UnknownDeclaration(
+            f"name: expected one of ({known}) on {resource_name!r}, found {name!r}"
+        )
+    return declaration
+
+
+def check_arguments(args: argparse.Namespace, domain: Domain) -> None:
+    """Resolve the resource and trigger or schedule names given, or raise naming the known ones."""
+    if args.command == "trigger":
+        domain.get_trigger(args.resource, args.trigger)
+    elif args.command == "schedules" and args.schedule_command not in ("list", "sync"):
+        declaration_named(domain, args.resource, args.name)
+
+
+async def schedules_command(
+    args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
+) -> int:
+    """``schedules list|sync|pause|unpause|trigger-now``."""
+    verb = args.schedule_command
+    if verb == "list":
+        rows = await describe_schedules(client, domain, settings.task_queue_prefix)
+        print(f"{'SCHEDULE':60} {'CRON':14} {'TIMEZONE':16} {'STATE':7} NEXT RUN")
+        for row in rows:
+            print(row.line())
+        return 0
+    if verb == "sync":
+        report = await sync_schedules(client, domain, settings.task_queue_prefix)
+        for label in ("created", "updated", "unchanged", "deleted"):
+            for schedule_id in getattr(report, label):
+                print(f"{label:9} {schedule_id}")
+        return 0
+    declaration = declaration_named(domain, args.resource, args.name)
+    schedule_id = declaration.schedule_id_for(settings.task_queue_prefix)
+    handle = client.get_schedule_handle(schedule_id)
+    if verb == "pause":
+        await handle.pause(note="paused with worker.py schedules pause")
+    elif verb == "unpause":
+        await handle.unpause(note="unpaused with worker.py schedules unpause")
+    else:
+        await handle.trigger()
+    print(f"{verb}: {schedule_id}")
+    return 0
+
+
+def actor_ref_option(value: str | None) -> dict[str, Any] | None:
+    """``--actor-ref``'s JSON object, or None when not given."""
+    if value is None:
+        return None
+    try:
+        ref = json.loads(value)
+    except json.JSONDecodeError as error:
+        found = f"{value!r} ({error})"
+    else:
+        if isinstance(ref, dict):
+            return ref
+        found = f"{value!r}, a JSON {type(ref).__name__}"
+    raise InvalidArgument(
+        f'--actor-ref: expected a JSON object such as \'{{"type": "users", "id": 7}}\', '
+        f"found {found}; fix: pass the reference the resource's actor persister stores"
+    )
+
+
+async def trigger_command(
+    args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
+) -> int:
+    """``trigger run <resource> <trigger> <pk>``; with ``--wait``, 0 only if it succeeded."""
+    trigger = domain.get_trigger(args.resource, args.trigger)
+    ember = await TriggerClient.from_settings(domain, settings, client=client)
+    record = (trigger.resource.model, args.pk)
+    actor_ref = actor_ref_option(args.actor_ref)
+    handle = await ember.run_trigger(record, trigger, tenant=args.tenant, actor_ref=actor_ref)
+    print(f"started {handle.id}")
+    if not args.wait:
+        return 0
+    try:
+        outcome = await handle.result()
+    except WorkflowFailureError as error:  # cancelled or terminated through Temporal
+        outcome = ended_without_outcome(error)
+    print(f"outcome {outcome_line(outcome)} after {outcome.attempts} attempt(s)")
+    return 0 if outcome.status == "succeeded" else 1
+
+
+async def status_command(domain: Domain, settings: Settings, client: Client) -> int:
+    """``status``: one line per trigger and scheduled action, then the outbox."""
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    try:
+        with database_errors(engine):
+            rows = await domain_status(client, engine, domain, settings.task_queue_prefix)
+            outbox = await outbox_line(engine, domain)
+    finally:
+        await engine.dispose()
+    for row in rows:
+        print(row.report())
+    print(outbox)
+    return 0
+
+
+CLI_OPTIONS = {"tenant": "--tenant", "actor_ref": "--actor-ref"}
+"""Client arguments the command line takes as options: their errors name the option."""
+
+
+def for_command_line(error: InvalidArgument, message: str) -> str:
+    """``error``'s ``message`` naming the command line's option, not the Python argument:
+    ``tenant: ...; fix: pass tenant=...`` becomes ``--tenant: ...; fix: pass --tenant TENANT``."""
+    name = error.argument
+    option = CLI_OPTIONS.get(name)
+    if option is None:
+        return message
+    message = option + message[len(name) :]
+    message = message.replace(f"{name}=...", f"{option} {name.upper()}")
+    shown: str = re.sub(rf"\b{name}=", option, message)
+    return shown
 
 
 async def execute(args: argparse.Namespace) -> int:

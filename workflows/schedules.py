@@ -71,6 +71,12 @@ class ScheduleRow:
     paused: bool
     next_run: datetime | None
 
+    def line(self) -> str:
+        """Id, cron, time zone, state and next run, in ``schedules list``'s columns."""
+        state = "paused" if self.paused else "active"
+        upcoming = self.next_run.isoformat(timespec="seconds") if self.next_run else "-"
+        return f"{self.id:60} {self.cron:14} {self.timezone:16} {state:7} {upcoming}"
+
 
 def declared_fields(value: ScanRequest | ScheduledRun) -> dict[str, Any]:
     """A workflow input's fields (as ``asdict``) without those at their default.

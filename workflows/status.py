@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from activities.records import matching_count_query
 from activities.runtime import create_engine
+from activities.types import Outcome
 from registry import Domain, ScheduledAction, Trigger, naming
 from registry.options import DEFAULT_TIME_ZONE
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
@@ -48,6 +49,13 @@ class TriggerStatus:
             f"{self.name:40} {self.schedule:8} {what} "
             f"running={self.running:>5} {counts or 'no runs finished in 24h'}"
         )
+
+    def report(self) -> str:
+        """``line()``, then when the schedule last fired, and its cron and time zone."""
+        last = self.last_run.isoformat(timespec="seconds") if self.last_run else "never"
+        label = "last_run" if self.scheduled_action else "last_scan"
+        when = f' cron="{self.cron}" timezone={self.timezone}' if self.cron else ""
+        return f"{self.line()} {label}={last}{when}"
 
 
 async def trigger_status(
@@ -117,6 +125,15 @@ async def domain_status(
         await trigger_status(client, engine, declaration, task_queue_prefix)
         for declaration in declarations
     ]
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """``succeeded``, ``discarded: forbidden``, ``failed: RuntimeError: boom``..."""
+    error = f"{outcome.error.type}: {outcome.error.message}" if outcome.error else None
+    if outcome.reason and error and outcome.error and outcome.error.message != outcome.reason:
+        return f"{outcome.status}: {outcome.reason} ({error})"
+    detail = outcome.reason or error
+    return f"{outcome.status}: {detail}" if detail else outcome.status
 
 
 async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:

@@ -21,6 +21,18 @@ from tests.integration.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def cli_env(app: str, name: str, env: WorkflowEnvironment, database_url: str) -> dict[str, str]:
+    """The environment of a CLI run: ``tests/integration/apps/<app>`` as domain ``name``."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "EMBER_APP": f"tests.integration.apps.{app}:domain",
+        "EMBER_TEST_DOMAIN": name,
+        "EMBER_DATABASE_URL": database_url,
+        "EMBER_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+    }
+
+
 async def cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -45,14 +57,7 @@ async def test_trigger_run_schedules_and_status_from_the_command_line(
             insert(User).values(id=7, organisation="acme", name="Ada", is_admin=True)
         )
     name = unique_domain("cli").name
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "EMBER_APP": "tests.integration.apps.helpdesk_app:domain",
-        "EMBER_TEST_DOMAIN": name,
-        "EMBER_DATABASE_URL": database_url,
-        "EMBER_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-    }
+    env = cli_env("helpdesk_app", name, dev_env, database_url)
     async with running(build_helpdesk(name), dev_env, database_url):
         code, out, err = await cli(
             env,
@@ -122,14 +127,7 @@ async def test_trigger_run_wait_prints_each_outcome_and_exits_non_zero_unless_it
 ) -> None:
     first, second = await add_tickets(engine, 2, organisation="acme")
     name = unique_domain("out").name
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "EMBER_APP": "tests.integration.apps.outcomes_app:domain",
-        "EMBER_TEST_DOMAIN": name,
-        "EMBER_DATABASE_URL": database_url,
-        "EMBER_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-    }
+    env = cli_env("outcomes_app", name, dev_env, database_url)
 
     async def run_wait(trigger: str, pk: int) -> tuple[int, str]:
         code, out, err = await cli(

@@ -9,9 +9,10 @@ import pytest
 
 from activities.types import FailureInfo, Outcome
 from registry import InvalidArgument
-from worker import export_line
-from workflows.commands import for_command_line, outcome_line
+from worker import actor_ref_option, for_command_line
 from workflows.settings import Settings
+from workflows.status import outcome_line
+from workflows.testing.devstack import export_line
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,14 @@ def test_the_export_line_pastes_into_a_shell_as_the_same_settings() -> None:
     ]
     prefixed = export_line(settings.model_copy(update={"task_queue_prefix": "staging"}))
     assert shlex.split(prefixed)[-1] == "EMBER_TASK_QUEUE_PREFIX=staging"
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [("[7]", "found '[7]', a JSON list"), ("{nope", "found '{nope' (Expecting property name")],
+)
+def test_actor_ref_must_be_a_json_object(value: str, found: str) -> None:
+    with pytest.raises(InvalidArgument, match=r"^--actor-ref: expected a JSON object") as raised:
+        actor_ref_option(value)
+    assert found in str(raised.value)
+    assert actor_ref_option('{"type": "users", "id": 7}') == {"type": "users", "id": 7}

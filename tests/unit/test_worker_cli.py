@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from worker import build_parser, settings_from
+from worker import build_parser
 from workflows.logs import JsonLogFormatter
-from workflows.settings import Settings, SettingsError, parse_queues
+from workflows.settings import Settings, SettingsError, parse_queues, settings_from
 from workflows.startup import load_domain
 
 ROOT = Path(__file__).resolve().parents[2]
