@@ -2,6 +2,7 @@
 
     python worker.py --app examples.helpdesk.app:helpdesk run
     python worker.py dev          # embedded Postgres + Temporal dev server + worker
+    ember run --app myapp.triggers:domain   # the same, as the installed console script
 
 ``workflows.worker.EmberWorker(domain, settings)`` runs the same in code, for tests and
 embedding.
@@ -14,12 +15,13 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
-from urllib.parse import quote
+from typing import Any, NoReturn
 
-from pydantic import ValidationError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from activities.runtime import create_engine
 from registry import (
@@ -30,78 +32,82 @@ from registry import (
     ScheduledAction,
     Trigger,
     UnknownDeclaration,
-    naming,
 )
 from workflows.client import TriggerClient
 from workflows.connection import connect_with
+from workflows.drain import ended_without_outcome
 from workflows.logs import use_json_logs
 from workflows.schedules import describe_schedules, sync_schedules
-from workflows.settings import Settings, SettingsError, describe_errors, unknown_variable_warnings
+from workflows.settings import (
+    Settings,
+    add_setting_options,
+    settings_from,
+    unknown_variable_warnings,
+)
 from workflows.startup import database_errors, load_domain, load_seed, prepare_database
-from workflows.status import domain_status, outbox_line, show_progress
+from workflows.status import domain_status, outbox_line, outcome_line, show_progress
 from workflows.worker import EmberWorker, run_until_signalled
 
 logger = logging.getLogger("ember.worker")
 
-SETTING_OPTIONS = {
-    name: f"{field.description} (EMBER_{name.upper()})"
-    for name, field in Settings.model_fields.items()
-}
-"""Every setting as a ``--option``, with the description the settings model gives it."""
 
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by the options given.
-
-    Raises:
-        SettingsError: a value is wrong; the message names each variable to fix.
-    """
-    given = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None)}
-    try:
-        return Settings(**given)
-    except ValidationError as error:
-        raise SettingsError(describe_errors(error)) from error
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``worker.py`` command line."""
+def build_parser(prog: str = "worker.py") -> argparse.ArgumentParser:
+    """The command line (``worker.py``, or the ``ember`` console script)."""
     parser = argparse.ArgumentParser(
-        prog="worker.py", description="Ember: declarative background triggers on Temporal."
+        prog=prog,
+        description="Ember: declarative background triggers on Temporal.",
+        epilog="Every option above may also come after the command "
+        f"(`{prog} validate --app module:domain`).",
     )
-    for name, help_text in SETTING_OPTIONS.items():
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=help_text)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    add_setting_options(parser, shown=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("validate", help="check the registry and list its triggers and schedules")
-    commands.add_parser("run", help="sync schedules and run the worker until SIGTERM")
-    dev = commands.add_parser("dev", help="embedded Postgres + Temporal dev server + UI + worker")
+    shared = argparse.ArgumentParser(add_help=False)
+    add_setting_options(shared, shown=False)
+    epilog = (
+        f"Every option of `{prog} --help` (--app, --database-url, ..., --debug) works here too."
+    )
+
+    def command(
+        group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+    ) -> argparse.ArgumentParser:
+        return group.add_parser(
+            name, help=help_text, description=help_text, epilog=epilog, parents=[shared]
+        )
+
+    command(commands, "validate", "check the registry and list its triggers and schedules")
+    command(commands, "run", "sync schedules and run the worker until SIGTERM")
+    dev = command(commands, "dev", "embedded Postgres + Temporal dev server + UI + worker")
     dev.add_argument("--root", default=".ember", help="where the local state lives")
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal frontend port")
     dev.add_argument("--ui-port", type=int, default=8233, help="Temporal web UI port")
     dev.add_argument("--seed", help="module:function inserting demo rows (async, given a session)")
-    commands.add_parser("migrate", help="create Ember's tables in the database if missing")
-    commands.add_parser("status", help="per trigger: schedule, last scan, matching rows, outcomes")
-    schedules = commands.add_parser("schedules", help="list, sync, pause, unpause or trigger")
+    command(commands, "migrate", "create Ember's tables in the database if missing")
+    command(commands, "status", "per trigger and scheduled action: schedule, last run, outcomes")
+    schedules = command(commands, "schedules", "list, sync, pause, unpause or trigger")
     actions = schedules.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
-    actions.add_parser("list", help="id, cron, state and next run of each Ember schedule")
-    actions.add_parser("sync", help="make the server's schedules match the registry")
+    command(actions, "list", "id, cron, timezone, state and next run of each Ember schedule")
+    command(actions, "sync", "make the server's schedules match the registry")
     for verb in ("pause", "unpause", "trigger-now"):
-        action = actions.add_parser(verb, help=f"{verb} one schedule")
-        action.add_argument("resource", help="resource name (see `worker.py validate`)")
+        action = command(actions, verb, f"{verb} one schedule")
+        action.add_argument("resource", help=f"resource name (see `{prog} validate`)")
         action.add_argument("name", help="trigger or scheduled action name")
-    trigger = commands.add_parser("trigger", help="run a trigger for one record now")
+    trigger = command(commands, "trigger", "run a trigger for one record now")
     trigger_actions = trigger.add_subparsers(
         dest="trigger_command", required=True, metavar="ACTION"
     )
-    run_one = trigger_actions.add_parser("run", help="run <resource> <trigger> <pk>")
-    run_one.add_argument("resource", help="resource name (see `worker.py validate`)")
+    run_one = command(trigger_actions, "run", "run <resource> <trigger> <pk>")
+    run_one.add_argument("resource", help=f"resource name (see `{prog} validate`)")
     run_one.add_argument("trigger", help="trigger name on that resource")
     run_one.add_argument("pk", help="the record's primary key")
     run_one.add_argument("--tenant", help="the record's tenant")
     run_one.add_argument(
         "--actor-ref", help='the actor\'s reference, e.g. \'{"type": "users", "id": 7}\''
     )
-    run_one.add_argument("--wait", action="store_true", help="wait for the outcome")
+    run_one.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the outcome; exit 0 if it succeeded, 1 otherwise",
+    )
     return parser
 
 
@@ -114,14 +120,15 @@ def describe_registry(domain: Domain) -> str:
         options = trigger.options
         lines.append(
             f"  trigger  {trigger.resource.name}.{trigger.name}: action={options.action} "
-            f"cron={options.scheduler_cron or '-'} queue={trigger.queue} "
-            f"max_attempts={options.max_attempts} state={options.state}"
+            f"cron={options.scheduler_cron or '-'} timezone={options.timezone} "
+            f"queue={trigger.queue} max_attempts={options.max_attempts} state={options.state}"
         )
     for scheduled in domain.schedules:
         declared = scheduled.options
         lines.append(
             f"  schedule {scheduled.resource.name}.{scheduled.name}: action={declared.action} "
-            f"cron={declared.cron} queue={scheduled.queue} state={declared.state}"
+            f"cron={declared.cron} timezone={declared.timezone} queue={scheduled.queue} "
+            f"state={declared.state}"
         )
     return "\n".join(lines)
 
@@ -142,16 +149,7 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
         settings = base.model_copy(
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
-        query = quote(f"WorkflowType={naming.visibility_literal(naming.RECORD_WORKFLOW)}")
-        print(
-            f"\nEmber dev stack is up (state in {stack.root}):\n"
-            f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
-            f"  Temporal      {stack.temporal_address}\n"
-            f"  PostgreSQL    {stack.database_url}\n"
-            f"  app           {base.app} ({len(domain.triggers)} triggers)\n"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        print(stack.banner(settings, domain), flush=True)
         logging.getLogger("temporalio.workflow").setLevel(logging.WARNING)  # progress instead
         progress = asyncio.ensure_future(show_progress(stack.client, settings, domain))
         worker = EmberWorker(domain, settings, client=stack.client)
@@ -194,11 +192,9 @@ async def schedules_command(
     verb = args.schedule_command
     if verb == "list":
         rows = await describe_schedules(client, domain, settings.task_queue_prefix)
-        print(f"{'SCHEDULE':60} {'CRON':14} {'STATE':7} NEXT RUN")
+        print(f"{'SCHEDULE':60} {'CRON':14} {'TIMEZONE':16} {'STATE':7} NEXT RUN")
         for row in rows:
-            state = "paused" if row.paused else "active"
-            upcoming = row.next_run.isoformat(timespec="seconds") if row.next_run else "-"
-            print(f"{row.id:60} {row.cron:14} {state:7} {upcoming}")
+            print(row.line())
         return 0
     if verb == "sync":
         report = await sync_schedules(client, domain, settings.task_queue_prefix)
@@ -219,32 +215,46 @@ async def schedules_command(
     return 0
 
 
+def actor_ref_option(value: str | None) -> dict[str, Any] | None:
+    """``--actor-ref``'s JSON object, or None when not given."""
+    if value is None:
+        return None
+    try:
+        ref = json.loads(value)
+    except json.JSONDecodeError as error:
+        found = f"{value!r} ({error})"
+    else:
+        if isinstance(ref, dict):
+            return ref
+        found = f"{value!r}, a JSON {type(ref).__name__}"
+    raise InvalidArgument(
+        f'--actor-ref: expected a JSON object such as \'{{"type": "users", "id": 7}}\', '
+        f"found {found}; fix: pass the reference the resource's actor persister stores"
+    )
+
+
 async def trigger_command(
     args: argparse.Namespace, domain: Domain, settings: Settings, client: Client
 ) -> int:
-    """``trigger run <resource> <trigger> <pk>``."""
+    """``trigger run <resource> <trigger> <pk>``; with ``--wait``, 0 only if it succeeded."""
     trigger = domain.get_trigger(args.resource, args.trigger)
     ember = await TriggerClient.from_settings(domain, settings, client=client)
     record = (trigger.resource.model, args.pk)
-    actor_ref = None
-    if args.actor_ref:
-        try:
-            actor_ref = json.loads(args.actor_ref)
-        except json.JSONDecodeError as error:
-            raise InvalidArgument(
-                f"--actor-ref: expected a JSON object such as "
-                f'\'{{"type": "users", "id": 7}}\', found {args.actor_ref!r} ({error})'
-            ) from None
+    actor_ref = actor_ref_option(args.actor_ref)
     handle = await ember.run_trigger(record, trigger, tenant=args.tenant, actor_ref=actor_ref)
     print(f"started {handle.id}")
-    if args.wait:
+    if not args.wait:
+        return 0
+    try:
         outcome = await handle.result()
-        print(f"outcome {outcome.status} after {outcome.attempts} attempt(s)")
-    return 0
+    except WorkflowFailureError as error:  # cancelled or terminated through Temporal
+        outcome = ended_without_outcome(error)
+    print(f"outcome {outcome_line(outcome)} after {outcome.attempts} attempt(s)")
+    return 0 if outcome.status == "succeeded" else 1
 
 
 async def status_command(domain: Domain, settings: Settings, client: Client) -> int:
-    """``status``: one line per trigger, then the outbox."""
+    """``status``: one line per trigger and scheduled action, then the outbox."""
     engine = create_engine(settings.require_database_url(), pool_size=1)
     try:
         with database_errors(engine):
@@ -253,10 +263,26 @@ async def status_command(domain: Domain, settings: Settings, client: Client) -> 
     finally:
         await engine.dispose()
     for row in rows:
-        scanned = row.last_scan.isoformat(timespec="seconds") if row.last_scan else "never"
-        print(f"{row.line()} last_scan={scanned}")
+        print(row.report())
     print(outbox)
     return 0
+
+
+CLI_OPTIONS = {"tenant": "--tenant", "actor_ref": "--actor-ref"}
+"""Client arguments the command line takes as options: their errors name the option."""
+
+
+def for_command_line(error: InvalidArgument, message: str) -> str:
+    """``error``'s ``message`` naming the command line's option, not the Python argument:
+    ``tenant: ...; fix: pass tenant=...`` becomes ``--tenant: ...; fix: pass --tenant TENANT``."""
+    name = error.argument
+    option = CLI_OPTIONS.get(name)
+    if option is None:
+        return message
+    message = option + message[len(name) :]
+    message = message.replace(f"{name}=...", f"{option} {name.upper()}")
+    shown: str = re.sub(rf"\b{name}=", option, message)
+    return shown
 
 
 async def execute(args: argparse.Namespace) -> int:
@@ -297,14 +323,17 @@ def one_line(error: Exception) -> str:
     """``error`` on one line: an EmberError's message says what was expected, what was
     found and the fix; any other exception is unexpected and also named by its type."""
     message = " ".join(str(error).split())
+    if isinstance(error, InvalidArgument):
+        return for_command_line(error, message)
     if isinstance(error, EmberError):
         return message
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: one line on error (a traceback only with --debug)."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "worker.py") -> int:
+    """Run the command line; returns the exit code. One line on error (a traceback only
+    with --debug)."""
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -323,10 +352,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    code = main()
+def run(prog: str = "ember") -> NoReturn:
+    """The ``ember`` console script and ``python worker.py``: ``main``, then exit at once."""
+    try:
+        code = main(prog=prog)
+    except SystemExit:  # --help, or a usage error: nothing has started yet
+        raise
+    except BaseException:  # with --debug main lets the error through
+        traceback.print_exc()
+        code = 2
     sys.stdout.flush()
     sys.stderr.flush()
     # The Temporal SDK's native threads can crash interpreter finalisation
     # (PyGILState_Release); everything is flushed and closed, so leave at once.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run("worker.py")

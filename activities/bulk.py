@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.actors import resolve_actor
 from activities.bulk_types import LOCKED_ELSEWHERE, BulkRequest, BulkResult, BulkSelection
 from activities.deadline import Deadline
+from activities.failures import log_failure
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.invoke import allows, invoke, settle
 from activities.records import (
@@ -91,18 +92,20 @@ class BulkActivities:
         async def work() -> None:
             await run_transaction(action, body, deadline, runtime.sessions, runtime.thread_sessions)
 
-        def on_failure(error: BaseException) -> None:
+        def on_failure(error: BaseException, decided: bool) -> None:
             options = trigger.options
-            if options.log_errors or (attempt.last and options.log_final_error):
-                logger.warning(
-                    "ember: %s failed for %d records of %s on attempt %d of %d: %s: %s",
-                    trigger.path,
-                    len(selection.acted),
-                    request.tenant or "-",
+            final = attempt.last or decided  # a decided outcome ends the run
+            if options.log_errors or (final and options.log_final_error):
+                subject = (
+                    f"{trigger.path} for {len(selection.acted)} records of {request.tenant or '-'}"
+                )
+                log_failure(
+                    subject,
                     attempt.number,
                     request.max_attempts,
-                    type(error).__name__,
                     error,
+                    decided=decided,
+                    debug=options.debug,
                 )
 
         async with heartbeating(HEARTBEAT_EVERY):

@@ -8,9 +8,9 @@ from typing import Any
 
 from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import DBAPIError
-from temporalio.exceptions import ApplicationError
 
 from activities.deadline import AttemptTimedOut
+from activities.failures import LoggedFailure, OnFailure
 from activities.types import (
     ACTOR_ERROR,
     DISCARD_ERROR,
@@ -76,13 +76,13 @@ async def allows(policy: Policy, record: Any, ctx: ActionContext) -> bool:
 async def settle(
     work: Callable[[], Awaitable[None]],
     attempt: int,
-    on_failure: Callable[[BaseException], None],
+    on_failure: OnFailure,
 ) -> ActionResult:
     """Run one transaction's ``work`` and say how it ended.
 
     Snooze, Cancel, a record that no longer applies and a busy row lock are
     results; Discard, policy denials and unknown actors are non-retryable failures; any other
-    exception is a retryable failure (after ``on_failure`` saw it).
+    exception is a retryable failure. ``on_failure`` sees every failure first (to log it).
     """
     try:
         await work()
@@ -95,24 +95,25 @@ async def settle(
     except Cancel as cancel:
         return ActionResult("cancelled", attempt, reason=cancel.reason)
     except Discard as discard:
-        raise ApplicationError(
+        on_failure(discard, True)
+        raise LoggedFailure(
             discard.reason, attempt, type=DISCARD_ERROR, non_retryable=True
         ) from None
     except Forbidden as denied:
-        raise ApplicationError(
+        on_failure(denied, True)
+        raise LoggedFailure(
             str(denied), attempt, type=FORBIDDEN_ERROR, non_retryable=True
         ) from None
     except ActorNotFound as missing:
-        raise ApplicationError(
-            str(missing), attempt, type=ACTOR_ERROR, non_retryable=True
-        ) from None
+        on_failure(missing, True)
+        raise LoggedFailure(str(missing), attempt, type=ACTOR_ERROR, non_retryable=True) from None
     except AttemptTimedOut as late:
-        on_failure(late)
-        raise ApplicationError(str(late), attempt, type=TIMEOUT_ERROR) from None
+        on_failure(late, False)
+        raise LoggedFailure(str(late), attempt, type=TIMEOUT_ERROR) from None
     except Exception as error:
         if isinstance(error, DBAPIError) and isinstance(error.orig, LockNotAvailable):
             return ActionResult("locked", attempt)
-        on_failure(error)
+        on_failure(error, False)
         message = str(error) or type(error).__name__
-        raise ApplicationError(message, attempt, type=type(error).__name__) from error
+        raise LoggedFailure(message, attempt, type=type(error).__name__) from error
     return ActionResult("succeeded", attempt)

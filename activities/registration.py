@@ -7,6 +7,7 @@ from typing import Any
 
 from activities.bulk import BulkActivities
 from activities.chunk import ChunkActivities
+from activities.failures import drop_sdk_failure_warnings
 from activities.runtime import Runtime
 from activities.scan import ScanActivities
 from activities.scheduled import ScheduledActivities
@@ -14,7 +15,8 @@ from activities.trigger_action import TriggerActivities
 
 
 def bound_activities(runtime: Runtime) -> list[Callable[..., Any]]:
-    """The activity callables a worker registers."""
+    """The activity callables a worker registers (their failures are logged once)."""
+    drop_sdk_failure_warnings()
     records = TriggerActivities(runtime)
     scans = ScanActivities(runtime)
     scheduled = ScheduledActivities(runtime)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.actors import resolve_actor
 from activities.deadline import Deadline
+from activities.failures import log_failure
 from activities.invoke import call_action, settle
 from activities.pacing import paced
 from activities.records import enter_tenant
@@ -18,8 +17,6 @@ from activities.types import ActionResult, ScheduledActionRequest
 from registry import ActionContext, naming
 from registry.pacing import attempt_timeout
 from registry.signing import Scope
-
-logger = logging.getLogger("ember.activities")
 
 
 class ScheduledActivities:
@@ -71,15 +68,8 @@ class ScheduledActivities:
                 self.runtime.thread_sessions,
             )
 
-        def on_failure(error: BaseException) -> None:
-            logger.warning(
-                "ember: %s failed for tenant %s on attempt %d of %d: %s: %s",
-                scheduled.path,
-                request.tenant or "-",
-                attempt,
-                request.max_attempts,
-                type(error).__name__,
-                error,
-            )
+        def on_failure(error: BaseException, decided: bool) -> None:
+            subject = f"{scheduled.path} for tenant {request.tenant or '-'}"
+            log_failure(subject, attempt, request.max_attempts, error, decided=decided)
 
         return await paced(settle(work, attempt, on_failure), options.backoff, attempt)

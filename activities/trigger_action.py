@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.actors import resolve_actor
 from activities.deadline import Deadline
+from activities.failures import log_failure
 from activities.invoke import NoLongerApplies, call_action, settle
 from activities.pacing import paced
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
@@ -93,9 +94,18 @@ class TriggerActivities:
                 self.runtime.thread_sessions,
             )
 
-        def on_failure(error: BaseException) -> None:
-            if options.log_errors or (attempt.last and options.log_final_error):
-                self._log_failure(trigger, request, attempt, error)
+        def on_failure(error: BaseException, decided: bool) -> None:
+            final = attempt.last or decided  # a decided outcome ends the run
+            if options.log_errors or (final and options.log_final_error):
+                subject = f"{trigger.path} for {request.tenant or '-'}/{request.record}"
+                log_failure(
+                    subject,
+                    attempt.number,
+                    request.max_attempts,
+                    error,
+                    decided=decided,
+                    debug=options.debug,
+                )
 
         return await paced(
             settle(work, attempt.number, on_failure), options.backoff, attempt.number
@@ -161,20 +171,6 @@ class TriggerActivities:
         if request.record not in request.chunk:
             raise ActorNotFound(f"record {request.record!r} is not one of its chunk's records")
         return Scope.of(trigger, prefix, request.tenant, tuple(request.chunk))
-
-    def _log_failure(
-        self, trigger: Trigger, request: ActionRequest, attempt: Attempt, error: BaseException
-    ) -> None:
-        logger.warning(
-            "ember: %s failed for %s/%s on attempt %d of %d: %s: %s",
-            trigger.path,
-            request.tenant or "-",
-            request.record,
-            attempt.number,
-            request.max_attempts,
-            type(error).__name__,
-            error,
-        )
 
 
 def _extra(extra_args: dict[str, Any] | Callable[[Any], dict[str, Any]], record: Any) -> Any:

@@ -20,7 +20,16 @@ class ConfigurationError(EmberError, ValueError):
 
 class InvalidArgument(EmberError, ValueError):
     """An argument Ember cannot use, e.g. a record without a primary key; the message
-    says what was expected, what was found and the fix."""
+    says what was expected, what was found and the fix.
+
+    The message starts with the argument's name (``tenant: expected ...``), so the
+    command line can name its own option instead (``--tenant: expected ...``).
+    """
+
+    @property
+    def argument(self) -> str:
+        """The name of the argument the message is about: what precedes its first colon."""
+        return str(self).partition(":")[0]
 
 
 class WrongType(EmberError, TypeError):

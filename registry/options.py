@@ -4,12 +4,20 @@ and their validation errors as located problems."""
 from __future__ import annotations
 
 import difflib
+import zoneinfo
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import ColumnClause
@@ -44,6 +52,20 @@ def _name_of(value: Any) -> Any:
     return getattr(value, "__name__", value)
 
 
+def _time_zone(value: Any) -> Any:
+    """Accept an IANA time zone name that zoneinfo knows; leave other types to pydantic."""
+    if isinstance(value, str):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise ValueError("an IANA time zone name such as 'Europe/Paris' or 'UTC'") from None
+    return value
+
+
+TimeZone = Annotated[str, BeforeValidator(_time_zone)]
+DEFAULT_TIME_ZONE = "UTC"  # Temporal's, for a schedule without a time zone
+
+
 class _Options(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -58,6 +80,10 @@ class TriggerOptions(_Options):
     where: Any = Field(default=None, description="SQLAlchemy condition, re-checked under the lock")
     scheduler_cron: str | None = Field(
         default="* * * * *", description="scan schedule; None = only run_trigger"
+    )
+    # The cron's time zone (Temporal's ScheduleSpec.time_zone_name).
+    timezone: TimeZone = Field(
+        default=DEFAULT_TIME_ZONE, description="IANA time zone scheduler_cron is read in"
     )
     queue: str | None = Field(default=None, description="queue of record runs (resource name)")
     scheduler_queue: str | None = Field(default=None, description="queue of scans (queue)")
@@ -107,7 +133,7 @@ class TriggerOptions(_Options):
     state: State = Field(default="active", description="active, paused or deleted")
     worker_priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
     scheduler_priority: int = Field(default=2, ge=0, le=3, description="0 (highest) to 3")
-    debug: bool = Field(default=False, description="log every step")
+    debug: bool = Field(default=False, description="log every step, and failures' tracebacks")
     log_errors: bool = Field(default=True, description="log each failed attempt")
     log_final_error: bool = Field(default=True, description="log the final failure")
     chunk_size: int | None = Field(
@@ -155,6 +181,10 @@ class ScheduleOptions(_Options):
     """Options of ``resource.schedule(name, ...)``, a cron-run generic action."""
 
     cron: str = Field(description="when to run")
+    # The cron's time zone (Temporal's ScheduleSpec.time_zone_name).
+    timezone: TimeZone = Field(
+        default=DEFAULT_TIME_ZONE, description="IANA time zone cron is read in"
+    )
     action: str = Field(description="generic action to run (the function or its name)")
     action_input: dict[str, Any] = Field(default_factory=dict, description="the action's input")
     queue: str | None = Field(default=None, description="queue (resource name)")

@@ -162,7 +162,7 @@ def record_target(
     if resource.is_tenanted and tenant is None:
         raise InvalidArgument(
             f"tenant: expected the tenant of this {model.__name__} ({trigger.path} is tenanted), "
-            "found none; fix: pass tenant=... or a model instance"
+            "found none; fix: pass tenant=..."
         )
     tenant = None if tenant is None else str(tenant)
     check_schema_tenant(resource, tenant)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,11 @@ from workflows.started import run_started_at
 
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")
 INFRASTRUCTURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+
+
+def worst(statuses: Sequence[str]) -> str:
+    """The most severe of ``statuses`` (a run of many outcomes shows this one)."""
+    return max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else 0)
 
 
 def backoff(retry: RetrySpec, failures: int) -> timedelta:
@@ -161,8 +167,7 @@ def finish_chunk(run: ChunkRun, result: ChunkOutcome) -> None:
     per record outcome and one log line."""
     statuses = [outcome.status for outcome in result.outcomes.values()]
     if run.set_outcome_attribute and statuses:
-        worst = max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else 0)
-        workflow.upsert_search_attributes([OUTCOME_KEY.value_set(worst)])
+        workflow.upsert_search_attributes([OUTCOME_KEY.value_set(worst(statuses))])
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     for status, runs in counts.items():
         count_runs(workflow.metric_meter(), run.trigger.name, status, runs)

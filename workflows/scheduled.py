@@ -7,6 +7,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from activities.attributes import OUTCOME_KEY
 from activities.types import (
     Outcome,
     ScheduledActionRequest,
@@ -16,6 +17,7 @@ from activities.types import (
 from registry import naming
 from registry.control import snooze_wait
 from workflows.attempts import failure_of, run_attempts
+from workflows.chunk import worst
 from workflows.compensation import unhandled
 from workflows.scan import list_next_tenants
 from workflows.started import run_started_at
@@ -29,6 +31,7 @@ class ScheduledActionWorkflow:
 
     Tenants come a page at a time, and the workflow continues-as-new every
     ``TENANTS_PER_RUN`` steps, so history stays flat however many tenants there are.
+    ``EmberOutcome`` is the worst of them (as a chunk run's).
     """
 
     @workflow.run
@@ -48,6 +51,9 @@ class ScheduledActionWorkflow:
             steps += 1
             if steps >= TENANTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(run, memo={} if actor is None else {"actor": actor})
+        statuses = list(run.result.counts)
+        if run.set_outcome_attribute and statuses:  # `status` counts runs by it
+            workflow.upsert_search_attributes([OUTCOME_KEY.value_set(worst(statuses))])
         return run.result
 
     async def _run_for(

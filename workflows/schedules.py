@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.dispatch import priority, retry_spec
 from activities.types import DeclarationRef, ScanRequest, ScheduledRun
 from registry import Domain, ScheduledAction, Trigger, naming
+from registry.options import DEFAULT_TIME_ZONE
 
 DIGEST_MEMO = "ember_declaration"
 
@@ -66,8 +67,15 @@ class ScheduleRow:
 
     id: str
     cron: str
+    timezone: str
     paused: bool
     next_run: datetime | None
+
+    def line(self) -> str:
+        """Id, cron, time zone, state and next run, in ``schedules list``'s columns."""
+        state = "paused" if self.paused else "active"
+        upcoming = self.next_run.isoformat(timespec="seconds") if self.next_run else "-"
+        return f"{self.id:60} {self.cron:14} {self.timezone:16} {state:7} {upcoming}"
 
 
 def declared_fields(value: ScanRequest | ScheduledRun) -> dict[str, Any]:
@@ -109,7 +117,11 @@ def desired_schedule(
         queue, level = declaration.queue, scheduled.priority
     task_queue = naming.task_queue(domain, queue, task_queue_prefix)
     declared = declared_fields(argument)
-    digest_source = json.dumps([workflow, declared, cron, paused, task_queue, level], default=str)
+    digested: list[Any] = [workflow, declared, cron, paused, task_queue, level]
+    time_zone = declaration.options.timezone
+    if time_zone != DEFAULT_TIME_ZONE:  # so schedules declared before the option keep theirs
+        digested.append(time_zone)
+    digest_source = json.dumps(digested, default=str)
     digest = hashlib.sha256(digest_source.encode()).hexdigest()[:16]
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
@@ -120,7 +132,7 @@ def desired_schedule(
             memo={DIGEST_MEMO: digest},
             priority=priority(level),
         ),
-        spec=ScheduleSpec(cron_expressions=[cron]),
+        spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=time_zone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         state=ScheduleState(paused=paused, note="declared paused" if paused else None),
     )
@@ -168,7 +180,8 @@ async def list_schedule_ids(
 async def describe_schedules(
     client: Client, domain: Domain, task_queue_prefix: str = ""
 ) -> list[ScheduleRow]:
-    """Every Ember schedule of ``domain`` under ``task_queue_prefix``: id, cron, paused, next."""
+    """Every Ember schedule of ``domain`` under ``task_queue_prefix``: id, cron, time zone
+    (the server's), paused, next."""
     declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
     by_id = {d.schedule_id_for(task_queue_prefix): d for d in declarations}
     rows = []
@@ -185,6 +198,7 @@ async def describe_schedules(
             ScheduleRow(
                 schedule_id,
                 cron,
+                description.schedule.spec.time_zone_name or DEFAULT_TIME_ZONE,
                 description.schedule.state.paused,
                 upcoming[0] if upcoming else None,
             )

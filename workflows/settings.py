@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import difflib
 import ipaddress
@@ -293,3 +294,46 @@ def describe_errors(error: ValidationError) -> str:
             message = f"expected {expected}, found {found}; fix: correct {variable} / {option}"
         lines.append(f"{variable}: {message}")
     return "; ".join(lines)
+
+
+SETTING_OPTIONS = {
+    name: f"{field.description} (EMBER_{name.upper()})"
+    for name, field in Settings.model_fields.items()
+}
+"""Every setting as a command-line ``--option``, with the description the model gives it."""
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the options given.
+
+    Raises:
+        SettingsError: a value is wrong; the message names each variable to fix.
+    """
+    given = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None)}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from error
+
+
+def add_setting_options(parser: argparse.ArgumentParser, *, shown: bool) -> None:
+    """Every setting as ``--option``, and ``--debug``, on ``parser``.
+
+    On the top-level parser they are ``shown`` with their help and default to None; on
+    each (nested) subcommand they are accepted too, hidden, and default to SUPPRESS, so
+    a value given before the subcommand is not overwritten by the subcommand's default.
+    """
+    default = None if shown else argparse.SUPPRESS
+    for name, help_text in SETTING_OPTIONS.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=default,
+            help=help_text if shown else argparse.SUPPRESS,
+        )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if shown else argparse.SUPPRESS,
+        help="show tracebacks and debug logs" if shown else argparse.SUPPRESS,
+    )

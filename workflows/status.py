@@ -1,4 +1,5 @@
-"""Per-trigger status from Temporal visibility and the database: for `status` and `dev`."""
+"""Status of each trigger and scheduled action, from Temporal visibility and the database:
+for `status` and `dev`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from temporalio.service import RPCError
 
 from activities.records import matching_count_query
 from activities.runtime import create_engine
-from registry import Domain, Trigger, naming
+from activities.types import Outcome
+from registry import Domain, ScheduledAction, Trigger, naming
+from registry.options import DEFAULT_TIME_ZONE
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from workflows.settings import Settings
 
@@ -25,42 +28,66 @@ PROGRESS_EVERY = 3.0
 
 @dataclass
 class TriggerStatus:
-    """What a person wants to know about one trigger at a glance."""
+    """What a person wants to know about one trigger or scheduled action at a glance."""
 
     name: str
     schedule: str
-    last_scan: datetime | None
+    last_run: datetime | None
     matching: int | None
     running: int
     outcomes: dict[str, int] = field(default_factory=dict)
+    scheduled_action: bool = False
+    cron: str | None = None
+    timezone: str = DEFAULT_TIME_ZONE
 
     def line(self) -> str:
-        """One line: name, schedule, matching, running and outcome counts."""
+        """One line: name, schedule, matching (a trigger's), running and outcome counts."""
         matching = "-" if self.matching is None else str(self.matching)
+        what = f"{'scheduled':15}" if self.scheduled_action else f"matching={matching:>6}"
         counts = " ".join(f"{k}={v}" for k, v in self.outcomes.items() if v)
         return (
-            f"{self.name:40} {self.schedule:8} matching={matching:>6} "
+            f"{self.name:40} {self.schedule:8} {what} "
             f"running={self.running:>5} {counts or 'no runs finished in 24h'}"
         )
 
+    def report(self) -> str:
+        """``line()``, then when the schedule last fired, and its cron and time zone."""
+        last = self.last_run.isoformat(timespec="seconds") if self.last_run else "never"
+        label = "last_run" if self.scheduled_action else "last_scan"
+        when = f' cron="{self.cron}" timezone={self.timezone}' if self.cron else ""
+        return f"{self.line()} {label}={last}{when}"
+
 
 async def trigger_status(
-    client: Client, engine: AsyncEngine, trigger: Trigger, task_queue_prefix: str = ""
+    client: Client,
+    engine: AsyncEngine,
+    declaration: Trigger | ScheduledAction,
+    task_queue_prefix: str = "",
 ) -> TriggerStatus:
-    """Schedule state, last scan, rows matching now and run counts of one trigger.
+    """Schedule state, last run, rows matching now and run counts of one trigger or
+    scheduled action.
 
-    Runs are record runs and chunk runs (a chunk counts once, by its worst
-    outcome) of the environment ``task_queue_prefix`` names; finished ones are
-    those that closed within ``RECENT``.
+    A trigger's runs are record runs and chunk runs (a chunk counts once, by its
+    worst outcome); a scheduled action's are its workflow runs (one per firing, by
+    its tenants' worst outcome). Only those of the environment ``task_queue_prefix``
+    names; finished ones are those that closed within ``RECENT``.
     """
     quoted = naming.visibility_literal
-    schedule_id = trigger.schedule_id_for(task_queue_prefix)
-    kinds = ", ".join(
-        quoted(kind)
-        for kind in (naming.RECORD_WORKFLOW, naming.CHUNK_WORKFLOW, naming.BULK_CHUNK_WORKFLOW)
-    )
+    schedule_id = declaration.schedule_id_for(task_queue_prefix)
     runs = quoted(f"{schedule_id}/")
-    prefix = f"WorkflowId STARTS_WITH {runs} AND WorkflowType IN ({kinds})"
+    if isinstance(declaration, Trigger):
+        kinds = ", ".join(
+            quoted(kind)
+            for kind in (naming.RECORD_WORKFLOW, naming.CHUNK_WORKFLOW, naming.BULK_CHUNK_WORKFLOW)
+        )
+        prefix = f"WorkflowId STARTS_WITH {runs} AND WorkflowType IN ({kinds})"
+        cron = declaration.options.scheduler_cron
+    else:  # started by its schedule, or on demand (ember.schedule)
+        prefix = (
+            f"WorkflowType = {quoted(naming.SCHEDULED_ACTION_WORKFLOW)} AND "
+            f"(TemporalScheduledById = {quoted(schedule_id)} OR WorkflowId STARTS_WITH {runs})"
+        )
+        cron = declaration.options.cron
     since = quoted((datetime.now(UTC) - RECENT).isoformat(timespec="seconds"))
 
     async def count(condition: str) -> int:
@@ -76,25 +103,40 @@ async def trigger_status(
             for o in OUTCOMES
         ),
     )
-    schedule, last_scan = await _schedule_state(client, trigger, schedule_id)
+    schedule, last_run = await _schedule_state(client, declaration, schedule_id)
+    trigger = declaration if isinstance(declaration, Trigger) else None
     return TriggerStatus(
-        name=f"{trigger.resource.name}.{trigger.name}",
+        name=f"{declaration.resource.name}.{declaration.name}",
         schedule=schedule,
-        last_scan=last_scan,
-        matching=await _matching(engine, trigger),
+        last_run=last_run,
+        matching=None if trigger is None else await _matching(engine, trigger),
         running=running,
         outcomes=dict(zip(OUTCOMES, finished, strict=True)),
+        scheduled_action=trigger is None,
+        cron=cron,
+        timezone=declaration.options.timezone,
     )
 
 
 async def domain_status(
     client: Client, engine: AsyncEngine, domain: Domain, task_queue_prefix: str = ""
 ) -> list[TriggerStatus]:
-    """The status of every trigger of ``domain`` in the environment ``task_queue_prefix`` names."""
+    """The status of every trigger, then every scheduled action, of ``domain`` in the
+    environment ``task_queue_prefix`` names."""
+    declarations: list[Trigger | ScheduledAction] = [*domain.triggers, *domain.schedules]
     return [
-        await trigger_status(client, engine, trigger, task_queue_prefix)
-        for trigger in domain.triggers
+        await trigger_status(client, engine, declaration, task_queue_prefix)
+        for declaration in declarations
     ]
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """``succeeded``, ``discarded: forbidden``, ``failed: RuntimeError: boom``..."""
+    error = f"{outcome.error.type}: {outcome.error.message}" if outcome.error else None
+    if outcome.reason and error and outcome.error and outcome.error.message != outcome.reason:
+        return f"{outcome.status}: {outcome.reason} ({error})"
+    detail = outcome.reason or error
+    return f"{outcome.status}: {detail}" if detail else outcome.status
 
 
 async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:
@@ -131,9 +173,9 @@ async def show_progress(client: Client, settings: Settings, domain: Domain) -> N
 
 
 async def _schedule_state(
-    client: Client, trigger: Trigger, schedule_id: str
+    client: Client, declaration: Trigger | ScheduledAction, schedule_id: str
 ) -> tuple[str, datetime | None]:
-    if not trigger.has_schedule:
+    if not declaration.has_schedule:
         return "manual", None
     try:
         description = await client.get_schedule_handle(schedule_id).describe()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
 import shutil
 import signal
 import socket
@@ -13,13 +15,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.sql import Executable
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from examples.helpdesk.models import Base, Organisation, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
@@ -201,6 +204,22 @@ async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(r
         await asyncio.wait_for(read_until("Press Ctrl-C to stop."), 120)
         await asyncio.wait_for(read_until("--- ember progress ---"), 60)
         await asyncio.wait_for(read_until("tickets.escalate_stale"), 10)
+        export = next(line.strip() for line in printed if line.strip().startswith("export "))
+        status = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            f'{export} && exec "$0" worker.py status',
+            sys.executable,
+            cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("EMBER_")},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        status_out, status_err = await asyncio.wait_for(status.communicate(), 120)
+        failed_link = next(line for line in printed if "not succeeded" in line).split()[-1]
+        failed_query = unquote(failed_link.partition("?query=")[2])
+        client = await Client.connect(f"127.0.0.1:{temporal_port}")
+        await client.count_workflows(failed_query)  # a query the server accepts
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(read_until("ember: dev stack stopped"), 60)
         code = await asyncio.wait_for(process.wait(), 30)
@@ -211,6 +230,22 @@ async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(r
     ui = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?query=WorkflowType%3D"
     assert ui in text_out and f"127.0.0.1:{temporal_port}" in text_out, text_out
     assert "PostgreSQL    postgresql+psycopg://" in text_out
+    state = root.resolve()  # noqa: ASYNC240 (no I/O: the path is absolute)
+    assert f"(server log: {state / 'temporal.log'})" in text_out
+    assert failed_query == "EmberOutcome IN ('failed', 'discarded', 'errored_handled')"
+    assert failed_link.startswith(f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?")
+    url = next(line for line in printed if "PostgreSQL  " in line).split()[-1]
+    assert f"host={state / 'postgres'}" in url
+    assert shlex.split(export) == [
+        "export",
+        "EMBER_APP=examples.helpdesk.app:helpdesk",
+        f"EMBER_DATABASE_URL={url}",
+        f"EMBER_TEMPORAL_ADDRESS=127.0.0.1:{temporal_port}",
+    ]
+    assert status.returncode == 0, status_err.decode()
+    status_lines = status_out.decode().splitlines()
+    assert any(line.startswith("tickets.escalate_stale ") for line in status_lines), status_lines
+    assert any(line.startswith("tickets.daily_digest ") for line in status_lines), status_lines
     progress = next(line for line in printed if "tickets.escalate_stale" in line)
     assert "matching=" in progress and "running=" in progress, progress
     assert code == 0

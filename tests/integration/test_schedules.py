@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
@@ -11,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, naming
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.schedules import list_schedule_ids, sync_schedules
+from workflows.schedules import describe_schedules, list_schedule_ids, sync_schedules
 
 
 async def escalate(ticket: Ticket, ctx: ActionContext) -> None:
@@ -23,7 +24,9 @@ async def digest(ctx: ActionContext) -> None:
     """A generic action for a scheduled action."""
 
 
-def declare(name: str, *, cron: str = "*/5 * * * *", **states: str) -> Domain:
+def declare(
+    name: str, *, cron: str = "*/5 * * * *", timezone: str = "UTC", **states: str
+) -> Domain:
     """Domain ``name`` with triggers a, b (and c unless removed) and a scheduled action."""
     domain = Domain(name)
     tickets = domain.resource(Ticket)
@@ -37,9 +40,10 @@ def declare(name: str, *, cron: str = "*/5 * * * *", **states: str) -> Domain:
                 where=Ticket.escalated.is_(False),
                 scheduler_cron=cron,
                 state=states.get(trigger, "active"),
+                timezone=timezone,
             )
     tickets.trigger("manual", action=escalate, scheduler_cron=None)
-    tickets.schedule("digest", cron="@daily", action=digest)
+    tickets.schedule("digest", cron="@daily", action=digest, timezone=timezone)
     return domain
 
 
@@ -109,3 +113,25 @@ async def test_a_schedule_action_scans_and_runs_the_matching_records(
                 break
             await asyncio.sleep(0.1)
     assert await ticket_values(engine, "escalated", ids) == [True] * 3
+
+
+async def test_a_declared_time_zone_is_the_schedules_and_changing_it_updates_the_schedule(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    name = unique_domain().name
+    digest_id = f"ember/{name}/tickets/digest"
+    await sync_schedules(dev_env.client, declare(name))
+    report = await sync_schedules(dev_env.client, declare(name, timezone="Europe/Paris"))
+    assert digest_id in report.updated and f"ember/{name}/tickets/a" in report.updated
+    description = await dev_env.client.get_schedule_handle(digest_id).describe()
+    assert description.schedule.spec.time_zone_name == "Europe/Paris"
+    upcoming = description.info.next_action_times[0].astimezone(ZoneInfo("Europe/Paris"))
+    assert (upcoming.hour, upcoming.minute) == (0, 0), "@daily is midnight in Paris"
+    again = await sync_schedules(dev_env.client, declare(name, timezone="Europe/Paris"))
+    assert digest_id in again.unchanged
+    paris = declare(name, timezone="Europe/Paris")
+    await wait_listed(
+        dev_env, paris, {f"ember/{name}/tickets/{n}" for n in ("a", "b", "c", "digest")}
+    )
+    rows = await describe_schedules(dev_env.client, paris)
+    assert [row.timezone for row in rows] == ["Europe/Paris"] * 4

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from worker import build_parser, settings_from
+from worker import build_parser
 from workflows.logs import JsonLogFormatter
-from workflows.settings import Settings, SettingsError, parse_queues
+from workflows.settings import Settings, SettingsError, parse_queues, settings_from
 from workflows.startup import load_domain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +188,85 @@ def test_an_app_failing_to_import_shows_the_exception_and_where(module: str, fou
     assert result.stderr.strip() == (
         f"error: EMBER_APP: expected 'tests.integration.apps.{module}' to import, found {found}"
     )
+
+
+EVERY_COMMAND = [
+    ["validate"],
+    ["run"],
+    ["dev"],
+    ["migrate"],
+    ["status"],
+    ["schedules", "list"],
+    ["schedules", "sync"],
+    ["schedules", "pause", "tickets", "daily_digest"],
+    ["schedules", "unpause", "tickets", "daily_digest"],
+    ["schedules", "trigger-now", "tickets", "daily_digest"],
+    ["trigger", "run", "tickets", "escalate_stale", "1"],
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=" ".join)
+def test_options_work_on_either_side_of_every_subcommand(command: list[str]) -> None:
+    parser = build_parser()
+    options = ["--app", APP, "--queues", "tickets=2", "--debug"]
+    before = parser.parse_args([*options, *command])
+    after = parser.parse_args([*command, *options])
+    between = parser.parse_args([command[0], *options, *command[1:]])
+    for args in (before, after, between):
+        assert (args.app, args.queues, args.debug) == (APP, "tickets=2", True)
+    bare = parser.parse_args(command)
+    assert (bare.app, bare.queues, bare.debug) == (None, None, False)
+
+
+def test_an_option_after_the_subcommand_wins_over_one_before() -> None:
+    args = build_parser().parse_args(["--app", "a:before", "status", "--app", "b:after"])
+    assert args.app == "b:after"
+
+
+def test_a_subcommands_help_stays_short_and_points_at_the_shared_options() -> None:
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    help_text = subcommands.choices["validate"].format_help()
+    assert "DATABASE_URL" not in help_text and "EMBER_" not in help_text
+    assert "(--app, --database-url, ..., --debug) works here too" in " ".join(help_text.split())
+
+
+def test_validate_takes_its_options_after_the_subcommand_too() -> None:
+    result = run_cli("validate", "--app", APP, "--debug")
+    assert result.returncode == 0, result.stderr
+    assert "trigger  tickets.escalate_stale" in result.stdout
+
+
+def test_the_ember_console_script_runs_the_same_command_line() -> None:
+    # Installed by `pip install -e .` (make .venv/.installed) from [project.scripts].
+    script = Path(sys.executable).parent / "ember"
+    assert script.exists(), f"{script} missing: run `pip install -e .` (make .venv/.installed)"
+    shown = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: ember ")
+    for command in ("validate", "run", "dev", "migrate", "status", "schedules", "trigger"):
+        assert command in shown.stdout
+    result = subprocess.run(
+        [str(script), "validate", "--app", APP],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "schedule tickets.daily_digest: action=send_digest cron=@daily timezone=UTC" in (
+        result.stdout
+    )
+    failed = subprocess.run(
+        [str(script), "validate", "--app", "no_colon"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("error: EMBER_APP: expected module:attribute")

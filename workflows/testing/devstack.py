@@ -13,18 +13,21 @@ import asyncio
 import errno
 import logging
 import os
+import shlex
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from registry import create_ember_tables
+from registry import Domain, create_ember_tables, naming
+from workflows.settings import Settings
 from workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
 
 if TYPE_CHECKING:
@@ -125,6 +128,27 @@ async def scan_now(worker: EmberWorker) -> None:
             await worker.client.get_schedule_handle(schedule_id).trigger()
 
 
+NOT_SUCCEEDED = ("failed", "discarded", "errored_handled")
+"""Outcomes the dev stack's second UI link lists."""
+
+
+def export_line(settings: Settings) -> str:
+    """``export EMBER_APP=... EMBER_DATABASE_URL='...' ...``: what other commands need."""
+    values = {
+        "EMBER_APP": settings.app,
+        "EMBER_DATABASE_URL": settings.database_url,
+        "EMBER_TEMPORAL_ADDRESS": settings.temporal_address,
+        "EMBER_TASK_QUEUE_PREFIX": settings.task_queue_prefix or None,
+    }
+    assignments = (f"{name}={shlex.quote(value)}" for name, value in values.items() if value)
+    return "export " + " ".join(assignments)
+
+
+def counted(items: Sequence[object], noun: str) -> str:
+    """``1 trigger``, ``3 triggers``."""
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
 class DevStack:
     """Embedded PostgreSQL + Temporal dev server with UI, state kept under ``root``.
 
@@ -195,6 +219,30 @@ class DevStack:
         if self._temporal is None:
             raise ServerError("expected a started DevStack; fix: use `async with DevStack()`")
         return self._temporal.client
+
+    def banner(self, settings: Settings, domain: Domain) -> str:
+        """What ``dev`` prints once the stack is up: links, addresses and the ``export`` line
+        other terminals need (``settings`` are the worker's, pointing at this stack)."""
+        quoted = naming.visibility_literal
+        runs = f"{self.ui_url}/namespaces/default/workflows?query="
+        record_runs = quote(f"WorkflowType={quoted(naming.RECORD_WORKFLOW)}")
+        outcomes = ", ".join(quoted(outcome) for outcome in NOT_SUCCEEDED)
+        not_succeeded = quote(f"{naming.OUTCOME_ATTRIBUTE} IN ({outcomes})")
+        signing = (
+            "\n  (and EMBER_ACTOR_SIGNING_KEY, as set here)" if settings.actor_signing_key else ""
+        )
+        return (
+            f"\nEmber dev stack is up (state in {self.root}):\n"
+            f"  Temporal UI   {runs}{record_runs}\n"
+            f"  not succeeded {runs}{not_succeeded}\n"
+            f"  Temporal      {self.temporal_address} (server log: {self.temporal_log})\n"
+            f"  PostgreSQL    {self.database_url}\n"
+            f"  app           {settings.app} ({counted(domain.triggers, 'trigger')}, "
+            f"{counted(domain.schedules, 'scheduled action')})\n"
+            "For status, trigger run and schedules in another terminal:\n"
+            f"  {export_line(settings)}{signing}\n"
+            "Press Ctrl-C to stop.\n"
+        )
 
     async def start(self) -> None:
         """Start both servers, create the tables and seed; undo everything on failure."""

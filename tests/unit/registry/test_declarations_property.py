@@ -190,10 +190,16 @@ SORTS = st.one_of(
     st.lists(st.sampled_from(["id", "-id", "status", "nope", "-", ""]), max_size=3),
 )
 
+TIME_ZONES = st.one_of(
+    st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Mars/Olympus", "", "../etc"]),
+    st.text(max_size=20),
+)
+
 TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "action": ACTIONS,
     "where": WHERES,
     "scheduler_cron": st.one_of(st.none(), CRONS),
+    "timezone": st.one_of(TIME_ZONES, GARBAGE),
     "queue": QUEUES,
     "scheduler_queue": QUEUES,
     "max_attempts": COUNTS,
@@ -228,6 +234,7 @@ TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 SCHEDULE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "cron": CRONS,
+    "timezone": st.one_of(TIME_ZONES, GARBAGE),
     "action": ACTIONS,
     "action_input": INPUTS,
     "queue": QUEUES,
@@ -255,6 +262,7 @@ GOOD_TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "action": st.sampled_from(["escalate", close]),
     "where": st.sampled_from([None, Ticket.status == "open", Ticket.escalated]),
     "scheduler_cron": st.one_of(st.none(), GOOD_CRONS),
+    "timezone": st.sampled_from(["UTC", "Europe/Paris"]),
     "queue": GOOD_QUEUES,
     "scheduler_queue": GOOD_QUEUES,
     "max_attempts": POSITIVE,
@@ -275,6 +283,7 @@ GOOD_TRIGGER_VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 GOOD_SCHEDULE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "cron": GOOD_CRONS,
+    "timezone": st.sampled_from(["UTC", "Asia/Tokyo"]),
     "action": st.sampled_from(["digest", digest]),
     "queue": GOOD_QUEUES,
     "max_attempts": POSITIVE,

@@ -42,6 +42,7 @@ DEFAULT_BACKOFF = Backoff(
 TRIGGER_DEFAULTS: dict[str, Any] = {
     "where": None,
     "scheduler_cron": "* * * * *",
+    "timezone": "UTC",
     "queue": None,  # the resource name, see test_queue_defaults_follow_the_resource
     "scheduler_queue": None,  # the queue
     "max_attempts": 1,
@@ -76,6 +77,7 @@ TRIGGER_DEFAULTS: dict[str, Any] = {
 }
 
 SCHEDULE_DEFAULTS: dict[str, Any] = {
+    "timezone": "UTC",
     "action_input": {},
     "queue": None,
     "max_attempts": 1,

@@ -774,7 +774,7 @@ def test_unknown_option_with_no_close_match_lists_the_options() -> None:
     )
     assert problem.fix == (
         "use one of: action, action_input, actor_persister, backoff, cron, default_actor, "
-        "max_attempts, priority, queue, state, tenants, timeout"
+        "max_attempts, priority, queue, state, tenants, timeout, timezone"
     )
 
 
@@ -1070,3 +1070,16 @@ def test_resource_names_outside_letters_digits_underscore_and_dash(name: str, hi
         name,
         f"pass name= to domain.resource (the name defaults to the table name){hint}",
     )
+
+
+def test_an_unknown_time_zone_is_a_located_problem() -> None:
+    domain, tickets = desk()
+    tickets.trigger("t", action=escalate, timezone="Europe/Pariss")
+    tickets.schedule("s", cron="@daily", action=digest, timezone="Mars/Olympus")
+    tickets.trigger("ok", action=close, timezone="Europe/Paris")
+    found = {(p.path, p.expected, p.found) for p in problems(domain)}
+    expected = "an IANA time zone name such as 'Europe/Paris' or 'UTC'"
+    assert found == {
+        ("desk.tickets.t.timezone", expected, "'Europe/Pariss'"),
+        ("desk.tickets.s.timezone", expected, "'Mars/Olympus'"),
+    }
