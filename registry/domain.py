@@ -7,6 +7,7 @@ from typing import Any
 
 from registry.declarations import ScheduledAction, Trigger
 from registry.errors import Problem, RegistryError, UnknownDeclaration
+from registry.lookup import note_declared
 from registry.names import name_problem
 from registry.resource import Resource, TenantSource
 from registry.validation import validate_domain
@@ -81,6 +82,7 @@ class Domain:
                 )
             )
         self.resources[resource.name] = resource
+        note_declared(self, model)
         return resource
 
     @property

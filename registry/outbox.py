@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,15 +12,19 @@ from registry.declarations import Trigger
 from registry.targets import RecordLike, enqueueable, record_target
 from registry.tenancy import find_schema, outbox_table, refused
 
+if TYPE_CHECKING:
+    from registry.domain import Domain
+
 
 async def enqueue_trigger(
     session: AsyncSession,
     record: RecordLike,
-    trigger: Trigger,
+    trigger: Trigger | str,
     *,
     actor: Any = None,
     tenant: str | None = None,
     input: dict[str, Any] | None = None,
+    domain: Domain | None = None,
 ) -> None:
     """Enqueue a run of ``trigger`` for ``record`` in the caller's transaction.
 
@@ -33,13 +37,19 @@ async def enqueue_trigger(
     Args:
         session: the caller's session; its transaction carries the row.
         record: a model instance, or ``(Model, pk)``.
-        trigger: the trigger to run.
+        trigger: the trigger to run: the object ``resource.trigger(...)`` returned,
+            or its name (``"escalate"`` or ``"tickets.escalate"``, as ``run_trigger``
+            takes), looked up in the domains that declared the record's model.
         actor: who is acting (stored as a reference).
         tenant: the record's tenant (read from the instance when omitted).
         input: action input merged over the trigger's ``action_input`` (its keys
             win); a run with input of its own has its own id, as in ``run_trigger``.
+        domain: where to look a name up, when several domains declare the model.
+
+    Raises:
+        InvalidArgument: a name that matches no trigger, or triggers of two domains.
     """
-    trigger = enqueueable(trigger)
+    trigger = enqueueable(trigger, record, domain)
     target = record_target(trigger, record, tenant, input)
     if trigger.resource.tenant_schema:  # its run would end tenant_not_found: say so now
         with refused():

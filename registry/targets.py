@@ -15,6 +15,7 @@ from registry.declarations import ScheduledAction, Trigger
 from registry.domain import Domain
 from registry.errors import DeclarationDeleted, InvalidArgument, RegistryError, WrongType
 from registry.keys import decode_key
+from registry.lookup import declaring_domains, named_trigger, record_model
 from registry.resource import Resource
 from registry.tenancy import check_schema_name, refused
 
@@ -30,31 +31,23 @@ class RunTarget:
     key: str
 
 
-def resolve_trigger(domain: Domain, trigger: Trigger | str) -> Trigger:
-    """The trigger object, given it or its name (``name`` or ``resource.name``)."""
+def resolve_trigger(
+    domain: Domain, trigger: Trigger | str, model: type[Any] | None = None
+) -> Trigger:
+    """The trigger object, given it or its name (``name`` or ``resource.name``).
+
+    ``model``: the record's model class, which picks among triggers sharing a name.
+    """
     if isinstance(trigger, Trigger):
         if trigger.resource.domain is not domain:
             raise InvalidArgument(
                 f"trigger: expected a trigger of domain {domain.name!r}, found {trigger.path}; "
-                "fix: use the client of that trigger's domain"
+                "fix: use that trigger's domain (its client, or domain=)"
             )
         return not_deleted(trigger)
     if not isinstance(trigger, str):
         raise WrongType(f"trigger: expected a Trigger or its name, found {type(trigger).__name__}")
-    resource_name, _, name = trigger.rpartition(".")
-    matches = [
-        t
-        for t in domain.triggers
-        if t.name == name and (not resource_name or t.resource.name == resource_name)
-    ]
-    if len(matches) != 1:
-        known = ", ".join(f"{t.resource.name}.{t.name}" for t in domain.triggers) or "none"
-        found = "an ambiguous name" if matches else "no such trigger"
-        raise InvalidArgument(
-            f"trigger: expected one of ({known}), found {trigger!r} ({found}); "
-            "fix: use 'resource.trigger' or the Trigger object"
-        )
-    return not_deleted(matches[0])
+    return not_deleted(named_trigger(domain.triggers, trigger, model))
 
 
 def resolve_schedule(domain: Domain, scheduled: ScheduledAction) -> ScheduledAction:
@@ -178,12 +171,19 @@ def check_schema_tenant(resource: Resource, tenant: str | None) -> None:
             check_schema_name(resource, tenant)
 
 
-def enqueueable(trigger: Any) -> Trigger:
-    """``trigger`` itself, once it is known to be a valid trigger with a usable action."""
+def enqueueable(trigger: Any, record: RecordLike, domain: Domain | None = None) -> Trigger:
+    """The trigger ``trigger`` stands for (it, or its name), once it is known to be valid
+    with a usable action.
+
+    A name is looked up in ``domain``, else in the domains that declared a resource
+    for the record's model; it must match one trigger there.
+    """
+    if isinstance(trigger, str) or domain is not None:
+        trigger = _resolved_for(trigger, record, domain)
     if not isinstance(trigger, Trigger):
         raise WrongType(
-            f"trigger: expected the Trigger that resource.trigger(...) returned, found "
-            f"{type(trigger).__name__} {trigger!r}; fix: pass the Trigger object"
+            f"trigger: expected the Trigger that resource.trigger(...) returned or its name, "
+            f"found {type(trigger).__name__} {trigger!r}; fix: pass the Trigger object"
         )
     action_name = trigger.options.action  # raises RegistryError for an invalid declaration
     problems = list(
@@ -193,6 +193,20 @@ def enqueueable(trigger: Any) -> Trigger:
         raise RegistryError(problems)
     not_deleted(trigger)
     return trigger
+
+
+def _resolved_for(trigger: Any, record: RecordLike, domain: Domain | None) -> Any:
+    model = record_model(record)
+    if domain is not None:
+        return resolve_trigger(domain, trigger, model)
+    domains = declaring_domains(model)
+    if not domains:
+        raise InvalidArgument(
+            f"trigger: expected the name of a trigger of a domain declaring {model.__name__}, "
+            f"found {trigger!r} and no domain with a resource for {model.__name__}; fix: "
+            f"declare it with domain.resource({model.__name__}), or pass the Trigger object"
+        )
+    return named_trigger([t for d in domains for t in d.triggers], trigger, model)
 
 
 def _own_tenant(trigger: Trigger, own: Any, given: str | None) -> str | None:

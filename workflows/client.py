@@ -17,6 +17,7 @@ from activities.dispatch import RunStart, build_record_run, record_run_id, start
 from activities.types import Outcome, ScanSummary, ScheduledOutcome
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
+from registry.lookup import record_model
 from registry.signing import ANY, Scope, Signer
 from registry.targets import (
     RecordLike,
@@ -134,7 +135,7 @@ class TriggerClient:
         Checks everything ``run_trigger`` checks and returns the workflow id, task
         queue, input, memo and search attributes, for inspection and tests.
         """
-        resolved = resolve_trigger(self.domain, trigger)
+        resolved = resolve_trigger(self.domain, trigger, record_model(record))
         target = record_target(resolved, record, tenant, input)
         scope = Scope.of(resolved, self.task_queue_prefix, target.tenant, target.key)
         memo: dict[str, Any] | None
@@ -170,7 +171,9 @@ class TriggerClient:
 
         Args:
             record: a model instance, or ``(Model, pk)``.
-            trigger: the object ``resource.trigger(...)`` returned, or its name.
+            trigger: the object ``resource.trigger(...)`` returned, or its name
+                (``"escalate"`` or ``"tickets.escalate"``; a name several resources
+                share picks the record's), as ``enqueue_trigger`` takes.
             actor: who is acting (stored as a reference in the memo).
             tenant: the record's tenant (read from the instance when omitted).
             input: action input merged over the trigger's ``action_input`` (its
@@ -209,7 +212,9 @@ class TriggerClient:
         Every record is checked before anything starts (``RunIdTooLong``: a
         record whose run id would pass Temporal's id limit); ``input`` as in ``run_trigger``.
         """
-        resolved = resolve_trigger(self.domain, trigger)
+        records = list(records)
+        model = record_model(records[0]) if records else None
+        resolved = resolve_trigger(self.domain, trigger, model)
         targets = [record_target(resolved, r, tenant, input) for r in records]
         for target in targets:
             record_run_id(resolved, target.tenant, target.key, self.task_queue_prefix, input)

