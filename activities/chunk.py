@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from activities.messages import MESSAGE_LIMIT, cut
+from activities.outages import Unavailable, connecting
 from activities.trigger_action import Attempt, TriggerActivities
 from activities.types import (
     TIMEOUT_ERROR,
+    UNAVAILABLE_ERROR,
     ActionRequest,
     ChunkItem,
     ChunkItemResult,
     ChunkRequest,
     ChunkResult,
     FailureInfo,
+    action_failed,
 )
 from registry import Trigger, naming
+
+CHUNK_MESSAGES = 1_000_000
+"""Bytes of failure messages one chunk result carries at most, shared by its records."""
 
 
 class ChunkActivities:
@@ -33,23 +38,51 @@ class ChunkActivities:
         """Act on each record in its own transaction; report each record's result or failure.
 
         The records share one connection (one pool checkout, not one per record); a
-        record whose attempt timed out leaves it mid-statement, so it is replaced.
+        record whose attempt timed out leaves it mid-statement, so it is replaced. An
+        outage ends the activity early: the records not yet run report it too (no
+        attempt used), for the workflow to try again later.
         """
-        runtime = self.records.runtime
-        trigger = runtime.trigger(request.trigger)
+        trigger = self.records.runtime.trigger(request.trigger)
+        limit = min(MESSAGE_LIMIT, CHUNK_MESSAGES // max(len(request.items), 1))
         results: list[ChunkItemResult] = []
         pending = list(request.items)
         async with heartbeating(HEARTBEAT_EVERY):  # a heartbeat per record costs a task each
             while pending:
-                async with runtime.engine.connect() as connection:
-                    sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
-                    while pending:
-                        result = await self._run_item(trigger, request, pending.pop(0), sessions)
-                        results.append(result)
-                        if result.failure is not None and result.failure.type == TIMEOUT_ERROR:
-                            await connection.invalidate()
-                            break
+                try:
+                    async with connecting():
+                        connection = await self.records.runtime.engine.connect()
+                except Unavailable as outage:
+                    results += _unavailable(pending, str(outage), limit)
+                    break
+                try:
+                    pending = await self._run_on(
+                        connection, trigger, request, pending, results, limit
+                    )
+                finally:
+                    await connection.close()
         return ChunkResult(results)
+
+    async def _run_on(
+        self,
+        connection: AsyncConnection,
+        trigger: Trigger,
+        request: ChunkRequest,
+        pending: list[ChunkItem],
+        results: list[ChunkItemResult],
+        limit: int,
+    ) -> list[ChunkItem]:
+        """Run ``pending`` records on ``connection`` until it is lost; those left to run."""
+        sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+        while pending:
+            result = await self._run_item(trigger, request, pending.pop(0), sessions, limit)
+            results.append(result)
+            failure = result.failure
+            if failure is not None and failure.type == UNAVAILABLE_ERROR:
+                results += _unavailable(pending, failure.message, limit)
+                return []
+            if failure is not None and failure.type == TIMEOUT_ERROR:
+                break  # the clock invalidated the connection: take another
+        return pending
 
     async def _run_item(
         self,
@@ -57,6 +90,7 @@ class ChunkActivities:
         request: ChunkRequest,
         item: ChunkItem,
         sessions: async_sessionmaker[AsyncSession],
+        limit: int,
     ) -> ChunkItemResult:
         """One record's attempt, in its own transaction: its result, or its failure."""
         number = item.attempts_before + 1
@@ -69,16 +103,31 @@ class ChunkActivities:
             source=request.source,
             attempts_before=item.attempts_before,
             max_attempts=request.max_attempts,
+            timeout_seconds=request.timeout_seconds,
         )
         try:
-            result = await asyncio.wait_for(
-                self.records.run_once(trigger, trigger.action, single, attempt, sessions),
-                request.timeout_seconds,
+            result = await self.records.run_once(
+                trigger, trigger.action, single, attempt, sessions, limit
             )
         except ApplicationError as error:
-            failure = FailureInfo(error.type or "ApplicationError", error.message, number)
-            return ChunkItemResult(item.record, None, failure, error.non_retryable)
-        except TimeoutError:
-            message = f"attempt exceeded {request.timeout_seconds:g}s"
-            return ChunkItemResult(item.record, None, FailureInfo(TIMEOUT_ERROR, message, number))
+            outage = error.type == UNAVAILABLE_ERROR
+            failure = FailureInfo(
+                error.type or "ApplicationError",
+                error.message,
+                item.attempts_before if outage else number,
+            )
+            final = not outage and not action_failed(error.details)
+            return ChunkItemResult(item.record, None, failure, final)
         return ChunkItemResult(item.record, result=result)
+
+
+def _unavailable(items: list[ChunkItem], message: str, limit: int) -> list[ChunkItemResult]:
+    """The results of ``items`` not run for an outage: no attempt used."""
+    return [
+        ChunkItemResult(
+            item.record,
+            None,
+            FailureInfo(UNAVAILABLE_ERROR, cut(message, limit), item.attempts_before),
+        )
+        for item in items
+    ]

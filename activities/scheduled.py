@@ -7,7 +7,9 @@ import logging
 from temporalio import activity
 
 from activities.actors import resolve_actor
-from activities.invoke import call_action, settle
+from activities.invoke import call_action, settle, timed
+from activities.messages import describe
+from activities.outages import transaction
 from activities.records import enter_tenant
 from activities.runtime import Runtime
 from activities.types import ActionResult, ScheduledActionRequest
@@ -25,13 +27,14 @@ class ScheduledActivities:
 
     @activity.defn(name=naming.RUN_SCHEDULED_ACTION)
     async def run_scheduled_action(self, request: ScheduledActionRequest) -> ActionResult:
-        """Run the scheduled action's generic action in one transaction."""
+        """Run the scheduled action's generic action in one transaction (one attempt)."""
         scheduled = self.runtime.scheduled_action(request.schedule)
         resource = scheduled.resource
-        attempt = request.attempts_before + activity.info().attempt
+        attempt = request.attempts_before + 1
+        seconds = request.timeout_seconds or scheduled.options.timeout.total_seconds()
 
         async def work() -> None:
-            async with self.runtime.sessions() as session, session.begin():
+            async with transaction(self.runtime.sessions) as (session, connection):
                 await enter_tenant(session, resource, request.tenant)
                 ctx = ActionContext(
                     session=session,
@@ -51,7 +54,8 @@ class ScheduledActivities:
                     last_attempt=attempt >= request.max_attempts,
                     shared=dict(resource.domain.shared_context),
                 )
-                await call_action(scheduled.action, None, ctx)
+                async with timed(seconds, connection):
+                    await call_action(scheduled.action, None, ctx)
 
         def on_failure(error: BaseException) -> None:
             logger.warning(
@@ -61,7 +65,7 @@ class ScheduledActivities:
                 attempt,
                 request.max_attempts,
                 type(error).__name__,
-                error,
+                describe(error),
             )
 
         return await settle(work, attempt, on_failure)

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actors import resolve_actor
-from activities.invoke import NoLongerApplies, call_action, settle
+from activities.invoke import NoLongerApplies, call_action, settle, timed
+from activities.messages import MESSAGE_LIMIT, describe
+from activities.outages import transaction
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
 from activities.runtime import Runtime
 from activities.types import ActionRequest, ActionResult
@@ -39,9 +41,13 @@ class TriggerActivities:
 
     @activity.defn(name=naming.RUN_TRIGGER_ACTION)
     async def run_trigger_action(self, request: ActionRequest) -> ActionResult:
-        """Lock the record, re-check ``where``, run the action and commit, in one transaction."""
+        """Lock the record, re-check ``where``, run the action and commit, in one transaction.
+
+        One action attempt: the workflow counts attempts (``attempts_before``); Temporal's
+        own retries of this activity are for outages and use none.
+        """
         trigger = self.runtime.trigger(request.trigger)
-        number = request.attempts_before + activity.info().attempt
+        number = request.attempts_before + 1
         attempt = Attempt(number, number >= request.max_attempts)
         return await self.run_once(trigger, trigger.action, request, attempt)
 
@@ -61,27 +67,29 @@ class TriggerActivities:
         request: ActionRequest,
         attempt: Attempt,
         sessions: async_sessionmaker[AsyncSession] | None = None,
+        message_limit: int = MESSAGE_LIMIT,
     ) -> ActionResult:
         """One attempt in one transaction; failures raise ApplicationError (see ``settle``).
 
-        ``sessions`` makes the transaction's session (a pooled connection by default).
+        ``sessions`` makes the transaction's session (a pooled connection by default);
+        failure messages are cut to ``message_limit`` bytes.
         """
         options = trigger.options
-        make_session = sessions or self.runtime.sessions
 
         async def work() -> None:
-            async with make_session() as session, session.begin():
-                await self._act(session, trigger, action, request, attempt)
+            async with transaction(sessions or self.runtime.sessions) as (session, connection):
+                await self._act(session, connection, trigger, action, request, attempt)
 
         def on_failure(error: BaseException) -> None:
             if options.log_errors or (attempt.last and options.log_final_error):
                 self._log_failure(trigger, request, attempt, error)
 
-        return await settle(work, attempt.number, on_failure)
+        return await settle(work, attempt.number, on_failure, message_limit)
 
     async def _act(
         self,
         session: AsyncSession,
+        connection: AsyncConnection,
         trigger: Trigger,
         action: Action,
         request: ActionRequest,
@@ -124,7 +132,9 @@ class TriggerActivities:
             logger.info(
                 "ember: running %s on %s (attempt %d)", action.name, request.record, attempt.number
             )
-        await call_action(action, record, ctx)
+        seconds = request.timeout_seconds or options.timeout.total_seconds()
+        async with timed(seconds, connection):  # the clock starts once the row is locked
+            await call_action(action, record, ctx)
         if options.trigger_once and request.error is None:
             row = completion_row(trigger, request.tenant, request.record)
             await session.execute(insert(trigger_completions).values(row).on_conflict_do_nothing())
@@ -140,7 +150,7 @@ class TriggerActivities:
             attempt.number,
             request.max_attempts,
             type(error).__name__,
-            error,
+            describe(error),
         )
 
 

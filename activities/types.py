@@ -5,8 +5,11 @@ Pure dataclasses only: this module is imported inside the workflow sandbox.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from activities.messages import TYPE_LIMIT, cut
 
 OutcomeStatus = Literal[
     "succeeded", "cancelled", "snoozed", "failed", "discarded", "errored_handled"
@@ -18,6 +21,14 @@ ACTOR_ERROR = "ember.ActorNotFound"
 TIMEOUT_ERROR = "Timeout"  # the failure type of an attempt that ran out of time
 FOREIGN_DOMAIN_ERROR = "ember.ForeignDomain"  # a run naming another domain's declaration
 NO_LONGER_APPLIES = "trigger_no_longer_applies"
+UNAVAILABLE_ERROR = "ember.Unavailable"  # outages outlasted the retries: no attempt, no on_error
+ACTION_FAILURE = "action"  # second detail of a failure of the action itself (it used an attempt)
+
+
+def action_failed(details: Sequence[Any]) -> bool:
+    """Whether a failure's details mark a failure of the action itself, retried while
+    attempts remain (Discard, unknown actors and outages are not)."""
+    return len(details) > 1 and details[1] == ACTION_FAILURE
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,18 @@ class RetrySpec:
 
 @dataclass(frozen=True)
 class FailureInfo:
-    """Why an attempt failed: exception type, message and the attempt it happened on."""
+    """Why an attempt failed: exception type, message and the attempt it happened on.
+
+    The type and message are cut to a few KB (``activities.messages``), wherever built.
+    """
 
     type: str
     message: str
     attempt: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", cut(self.type, TYPE_LIMIT))
+        object.__setattr__(self, "message", cut(self.message))
 
 
 @dataclass
@@ -99,6 +117,7 @@ class ActionRequest:
     attempts_before: int = 0
     max_attempts: int = 1
     error: FailureInfo | None = None
+    timeout_seconds: float | None = None  # the action's limit; None: the trigger's timeout
 
 
 @dataclass
@@ -241,6 +260,7 @@ class ScheduledActionRequest:
     max_attempts: int
     actor: dict[str, Any] | None = None
     attempts_before: int = 0
+    timeout_seconds: float | None = None  # the action's limit; None: the schedule's timeout
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 # Dataclasses, names and deterministic helpers: passed through, so the sandbox does
@@ -12,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import (
         ACTOR_ERROR,
         DISCARD_ERROR,
+        UNAVAILABLE_ERROR,
         ActionRequest,
         FailureInfo,
         Outcome,
@@ -22,7 +22,10 @@ with workflow.unsafe.imports_passed_through():
 
 
 def unhandled(failure: FailureInfo) -> Outcome:
-    """The outcome of a failure nothing handled: ``discarded`` with its reason, or ``failed``."""
+    """The outcome of a failure nothing handled: ``discarded`` with its reason, or ``failed``.
+
+    Outages that outlasted their retries (``ember.Unavailable``) end ``failed``.
+    """
     if failure.type in (DISCARD_ERROR, ACTOR_ERROR):
         return Outcome("discarded", failure.attempt, failure, failure.message)
     return Outcome("failed", failure.attempt, failure)
@@ -36,19 +39,18 @@ async def compensate(
     on_error_fails_job: bool,
     retry: RetrySpec,
 ) -> Outcome:
-    """Run on_error (once; lock waits repeat it) and say how the run ends.
+    """Run on_error (once; lock waits and outages repeat it) and say how the run ends.
 
     A discard stays ``discarded``; an unknown actor skips on_error (it would act
-    as nobody); an on_error that fails ends ``discarded`` with the original error.
+    as nobody), and so does an outage that outlasted its retries (the record is
+    not at fault); an on_error that fails ends ``discarded`` with the original error.
     """
     discarded = failure.type in (DISCARD_ERROR, ACTOR_ERROR)
-    if not has_on_error or failure.type == ACTOR_ERROR:
+    if not has_on_error or failure.type in (ACTOR_ERROR, UNAVAILABLE_ERROR):
         return unhandled(failure)
     while True:
         try:
-            result = await execute_action(
-                naming.RUN_ON_ERROR, request, retry, RetryPolicy(maximum_attempts=1)
-            )
+            result = await execute_action(naming.RUN_ON_ERROR, request, retry)
         except ActivityError:
             return Outcome("discarded", failure.attempt, failure, "on_error_failed")
         if result.status != "locked":

@@ -9,7 +9,6 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
-from temporalio.exceptions import ActivityError
 
 # Dataclasses, names and deterministic helpers: passed through, so the sandbox does
 # not re-import them for every run.
@@ -22,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         RecordRun,
     )
     from registry import naming
-    from workflows.attempts import failure_of, run_attempts
+    from workflows.attempts import run_attempts
     from workflows.compensation import compensate
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
@@ -67,25 +66,25 @@ class RecordTriggerWorkflow:
                 attempts_before=attempts_used,
                 max_attempts=run.retry.max_attempts,
                 error=error,
+                timeout_seconds=run.retry.timeout_seconds,
             )
 
         async def snooze(seconds: float, attempts_used: int) -> None:
             await self._snooze(run, seconds, attempts_used)
 
-        try:
-            result = await run_attempts(
-                naming.RUN_TRIGGER_ACTION, request, run.retry, run.attempts_used, snooze
-            )
-            outcome = Outcome(result.status, result.attempt, reason=result.reason)  # type: ignore[arg-type]
-        except ActivityError as error:
-            failure = failure_of(error, run.retry)
+        ended = await run_attempts(
+            naming.RUN_TRIGGER_ACTION, request, run.retry, run.attempts_used, snooze
+        )
+        if isinstance(ended, FailureInfo):
             outcome = await compensate(
-                failure,
-                request(failure.attempt, failure),
+                ended,
+                request(ended.attempt, ended),
                 has_on_error=run.has_on_error,
                 on_error_fails_job=run.on_error_fails_job,
                 retry=run.retry,
             )
+        else:
+            outcome = Outcome(ended.status, ended.attempt, reason=ended.reason)  # type: ignore[arg-type]
         self._finish(run, outcome)
         return outcome
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 # Dataclasses, names and deterministic helpers: passed through, so the sandbox does
 # not re-import them for every run.
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
+        FailureInfo,
         Outcome,
         ScheduledActionRequest,
         ScheduledOutcome,
@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         TenantsResult,
     )
     from registry import naming
-    from workflows.attempts import failure_of, run_attempts
+    from workflows.attempts import OUTAGE_RETRY, run_attempts
     from workflows.compensation import unhandled
     from workflows.scan import PAGE_TIMEOUT
 
@@ -36,6 +36,7 @@ class ScheduledActionWorkflow:
                 TenantsRequest(run.schedule, scheduled_action=True),
                 result_type=TenantsResult,
                 start_to_close_timeout=PAGE_TIMEOUT,
+                retry_policy=OUTAGE_RETRY,
             )
             tenants = listed.tenants
         result = ScheduledOutcome()
@@ -46,14 +47,17 @@ class ScheduledActionWorkflow:
     async def _run_for(self, run: ScheduledRun, tenant: str | None) -> Outcome:
         def request(attempts_used: int) -> ScheduledActionRequest:
             return ScheduledActionRequest(
-                run.schedule, tenant, run.retry.max_attempts, attempts_before=attempts_used
+                run.schedule,
+                tenant,
+                run.retry.max_attempts,
+                attempts_before=attempts_used,
+                timeout_seconds=run.retry.timeout_seconds,
             )
 
         async def snooze(seconds: float, _attempts_used: int) -> None:
             await workflow.sleep(seconds)
 
-        try:
-            done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)
-        except ActivityError as error:
-            return unhandled(failure_of(error, run.retry))
+        done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)
+        if isinstance(done, FailureInfo):
+            return unhandled(done)
         return Outcome(done.status, done.attempt, reason=done.reason)  # type: ignore[arg-type]
