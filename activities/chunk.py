@@ -38,9 +38,9 @@ class ChunkActivities:
         """Act on each record in its own transaction; report each record's result or failure.
 
         The records share one connection (one pool checkout, not one per record); a
-        record whose attempt timed out leaves it mid-statement, so it is replaced. An
-        outage ends the activity early: the records not yet run report it too (no
-        attempt used), for the workflow to try again later.
+        record whose attempt timed out or lost it gets it replaced. When no connection
+        can be had the records not yet run report the outage (no attempt used), for the
+        workflow to try them again later.
         """
         trigger = self.records.runtime.trigger(request.trigger)
         limit = min(MESSAGE_LIMIT, CHUNK_MESSAGES // max(len(request.items), 1))
@@ -77,11 +77,8 @@ class ChunkActivities:
             result = await self._run_item(trigger, request, pending.pop(0), sessions, limit)
             results.append(result)
             failure = result.failure
-            if failure is not None and failure.type == UNAVAILABLE_ERROR:
-                results += _unavailable(pending, failure.message, limit)
-                return []
-            if failure is not None and failure.type == TIMEOUT_ERROR:
-                break  # the clock invalidated the connection: take another
+            if failure is not None and failure.type in (TIMEOUT_ERROR, UNAVAILABLE_ERROR):
+                break  # the connection was lost or invalidated: take another
         return pending
 
     async def _run_item(
