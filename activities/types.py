@@ -1,6 +1,7 @@
 """The dataclasses workflows and activities exchange: one in, one out for each.
 
-Pure dataclasses only: this module is imported inside the workflow sandbox.
+Pure dataclasses and constants (and pure helpers on them): this module is imported
+inside the workflow sandbox.
 """
 
 from __future__ import annotations
