@@ -19,6 +19,7 @@ from activities.deadline import Deadline
 from activities.failures import log_failure
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.invoke import allows, invoke, settle
+from activities.pacing import paced
 from activities.records import (
     base_query,
     completion_row,
@@ -57,7 +58,7 @@ class BulkActivities:
         """Lock the still-matching records (``SKIP LOCKED``: rows locked elsewhere are left
         out), run the bulk action on them and commit, in one transaction."""
         trigger = self.runtime.trigger(request.trigger)
-        number = request.attempts_before + activity.info().attempt
+        number = request.attempts_before + 1  # Temporal's own retries are outages
         attempt = Attempt(number, number >= request.max_attempts)
         return await self._run(trigger, trigger.action, request, attempt, skip_locked=True)
 
@@ -110,17 +111,20 @@ class BulkActivities:
 
         async with heartbeating(HEARTBEAT_EVERY):
             try:
-                result = await settle(work, attempt.number, on_failure)
-            except ApplicationError as error:  # the workflow needs to know whom it failed
-                raise ApplicationError(
-                    error.message,
+                result = await paced(
+                    settle(work, attempt.number, on_failure),
+                    trigger.options.backoff,
                     attempt.number,
+                )
+            except ApplicationError as error:  # the workflow needs to know whom it failed
+                details = list(error.details) + [None] * (3 - len(error.details))
+                raise type(error)(
+                    error.message,
+                    *details[:3],
                     dataclasses.asdict(selection),
                     type=error.type,
                     non_retryable=error.non_retryable,
-                    next_retry_delay=error.next_retry_delay,
-                    category=error.category,
-                ) from error.__cause__
+                ).with_traceback(error.__traceback__) from None
         return BulkResult(
             result.status, result.attempt, selection, result.reason, result.snooze_seconds
         )

@@ -34,18 +34,32 @@ class Deadline:
         self._at = None if seconds is None else time.monotonic() + seconds - elapsed
         self._lock = threading.Lock()
         self._state = "running"  # then "committing" or "abandoned", never both
+        self.action_seconds: float | None = None
 
     @classmethod
     def of_activity(cls, within: timedelta | None = None) -> Deadline:
-        """The running activity's: its start-to-close timeout (or ``within``, the attempt's
-        own limit, when shorter), counted from when the Temporal server started the
-        attempt (which is when the server starts counting)."""
+        """The running activity's: its start-to-close timeout, counted from when the
+        Temporal server started the attempt (which is when the server starts counting).
+
+        ``within`` is the action's own limit: it runs from ``start_action`` (once the
+        transaction has its connection), so a wait for the pool is no part of it.
+        """
         info = activity.info()
-        limits = [t for t in (info.start_to_close_timeout, within) if t is not None]
-        if not limits:
-            return cls(None)
+        limit = info.start_to_close_timeout
         elapsed = (datetime.now(UTC) - info.started_time).total_seconds()
-        return cls(min(limits).total_seconds(), max(elapsed, 0.0))
+        deadline = cls(None if limit is None else limit.total_seconds(), max(elapsed, 0.0))
+        deadline.action_seconds = None if within is None else within.total_seconds()
+        return deadline
+
+    def start_action(self) -> None:
+        """Start the action's clock: the deadline becomes the sooner of the activity's
+        and ``action_seconds`` from now."""
+        if self.action_seconds is None:
+            return
+        at = time.monotonic() + self.action_seconds
+        with self._lock:
+            self._at = at if self._at is None else min(self._at, at)
+            self.seconds = self.action_seconds
 
     def remaining(self) -> float | None:
         """Seconds left (None: no limit)."""

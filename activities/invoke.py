@@ -8,15 +8,20 @@ from typing import Any
 
 from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import DBAPIError
+from temporalio.exceptions import ApplicationError
 
 from activities.deadline import AttemptTimedOut
 from activities.failures import LoggedFailure, OnFailure
+from activities.messages import MESSAGE_LIMIT, TYPE_LIMIT, cut, describe
+from activities.outages import is_outage
 from activities.types import (
+    ACTION_FAILURE,
     ACTOR_ERROR,
     DISCARD_ERROR,
     FORBIDDEN_ERROR,
     NO_LONGER_APPLIES,
     TIMEOUT_ERROR,
+    UNAVAILABLE_ERROR,
     ActionResult,
 )
 from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
@@ -77,12 +82,17 @@ async def settle(
     work: Callable[[], Awaitable[None]],
     attempt: int,
     on_failure: OnFailure,
+    limit: int = MESSAGE_LIMIT,
 ) -> ActionResult:
     """Run one transaction's ``work`` and say how it ended.
 
-    Snooze, Cancel, a record that no longer applies and a busy row lock are
-    results; Discard, policy denials and unknown actors are non-retryable failures; any other
-    exception is a retryable failure. ``on_failure`` sees every failure first (to log it).
+    Snooze, Cancel, a record that no longer applies and a busy row lock are results.
+    Every failure is raised as an ApplicationError whose message is cut to ``limit``
+    bytes: an outage (``is_outage``) retryable, for Temporal to try again without
+    using an attempt; Discard, policy denials and unknown actors non-retryable; any
+    other exception (the action running past its time too) non-retryable and marked
+    as the action's (``ACTION_FAILURE``): the workflow counts it and retries while
+    attempts remain. ``on_failure`` sees every failure but outages first (to log it).
     """
     try:
         await work()
@@ -93,11 +103,11 @@ async def settle(
     except Snooze as snooze:
         return ActionResult("snoozed", attempt, snooze_seconds=snooze.seconds)
     except Cancel as cancel:
-        return ActionResult("cancelled", attempt, reason=cancel.reason)
+        return ActionResult("cancelled", attempt, reason=cut(cancel.reason, limit))
     except Discard as discard:
         on_failure(discard, True)
         raise LoggedFailure(
-            discard.reason, attempt, type=DISCARD_ERROR, non_retryable=True
+            cut(discard.reason, limit), attempt, type=DISCARD_ERROR, non_retryable=True
         ) from None
     except Forbidden as denied:
         on_failure(denied, True)
@@ -106,14 +116,26 @@ async def settle(
         ) from None
     except ActorNotFound as missing:
         on_failure(missing, True)
-        raise LoggedFailure(str(missing), attempt, type=ACTOR_ERROR, non_retryable=True) from None
-    except AttemptTimedOut as late:
-        on_failure(late, False)
-        raise LoggedFailure(str(late), attempt, type=TIMEOUT_ERROR) from None
+        raise LoggedFailure(
+            describe(missing, limit), attempt, type=ACTOR_ERROR, non_retryable=True
+        ) from None
     except Exception as error:
         if isinstance(error, DBAPIError) and isinstance(error.orig, LockNotAvailable):
             return ActionResult("locked", attempt)
+        if is_outage(error):
+            raise ApplicationError(
+                describe(error, limit), attempt, type=UNAVAILABLE_ERROR
+            ) from None
         on_failure(error, False)
-        message = str(error) or type(error).__name__
-        raise LoggedFailure(message, attempt, type=type(error).__name__) from error
+        kind = TIMEOUT_ERROR if isinstance(error, AttemptTimedOut) else type(error).__name__
+        failure = LoggedFailure(
+            describe(error, limit),
+            attempt,
+            ACTION_FAILURE,
+            type=cut(kind, TYPE_LIMIT),
+            non_retryable=True,
+        )
+        # The action's traceback, without its exception as a cause: a cause is carried
+        # whole, and its message may be megabytes.
+        raise failure.with_traceback(error.__traceback__) from None
     return ActionResult("succeeded", attempt)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.runtime import Runtime as SdkRuntime
 
 from activities.dispatch import start_record_run
+from activities.messages import cut
 from activities.metrics import OUTBOX_LAG, record_latency
 from activities.runtime import Runtime
 from registry.signing import Scope
@@ -95,7 +96,7 @@ class OutboxRelay:
         self, session: AsyncSession, row_id: int, attempts: int, error: Exception
     ) -> None:
         attempts += 1
-        message = f"{type(error).__name__}: {error}"
+        message = cut(f"{type(error).__name__}: {error}")
         if attempts >= OUTBOX_MAX_ATTEMPTS:
             logger.error(
                 "ember: outbox row %s not delivered after %d attempts, kept as a dead letter: %s; "
@@ -113,7 +114,7 @@ class OutboxRelay:
             .where(outbox.c.id == row_id)
             .values(
                 attempts=attempts,
-                last_error=message[:1000],
+                last_error=message,
                 next_attempt_at=func.now() + retry_delay(attempts),
             )
         )

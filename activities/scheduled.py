@@ -27,10 +27,10 @@ class ScheduledActivities:
 
     @activity.defn(name=naming.RUN_SCHEDULED_ACTION)
     async def run_scheduled_action(self, request: ScheduledActionRequest) -> ActionResult:
-        """Run the scheduled action's generic action in one transaction."""
+        """Run the scheduled action's generic action in one transaction (one attempt)."""
         scheduled = self.runtime.scheduled_action(request.schedule)
         resource = scheduled.resource
-        attempt = request.attempts_before + activity.info().attempt
+        attempt = request.attempts_before + 1  # Temporal's own retries are outages
         if scheduled.inactive_reason is not None:  # paused or deleted since the run started
             return ActionResult("cancelled", attempt, reason=scheduled.inactive_reason)
         options = scheduled.options

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.deadline import Deadline
+from activities.outages import connecting
 from registry import Action
 from registry.errors import EmberError
 
@@ -97,6 +98,9 @@ async def transact(body: Body, sessions: Sessions, deadline: Deadline) -> None:
     """Run ``body`` in a new transaction and commit it, unless the attempt ran out of time."""
     deadline.check()
     async with sessions() as session, session.begin():
+        async with connecting():  # a wait for the pool or a failed connect: an outage
+            await session.connection()
+        deadline.start_action()
         async with deadline.enforced():
             with owned(session):
                 await body(session)

@@ -17,6 +17,7 @@ from activities.actors import resolve_actor
 from activities.deadline import Deadline
 from activities.failures import log_failure
 from activities.invoke import NoLongerApplies, call_action, settle
+from activities.messages import MESSAGE_LIMIT
 from activities.pacing import paced
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
 from activities.runtime import Runtime
@@ -47,9 +48,13 @@ class TriggerActivities:
 
     @activity.defn(name=naming.RUN_TRIGGER_ACTION)
     async def run_trigger_action(self, request: ActionRequest) -> ActionResult:
-        """Lock the record, re-check ``where``, run the action and commit, in one transaction."""
+        """Lock the record, re-check ``where``, run the action and commit, in one transaction.
+
+        One action attempt: the workflow counts attempts (``attempts_before``); Temporal's
+        own retries of this activity are for outages and use none.
+        """
         trigger = self.runtime.trigger(request.trigger)
-        number = request.attempts_before + activity.info().attempt
+        number = request.attempts_before + 1
         attempt = Attempt(number, number >= request.max_attempts)
         return await self.run_once(trigger, trigger.action, request, attempt)
 
@@ -70,12 +75,15 @@ class TriggerActivities:
         attempt: Attempt,
         sessions: Sessions | None = None,
         deadline: Deadline | None = None,
+        message_limit: int = MESSAGE_LIMIT,
     ) -> ActionResult:
         """One attempt in one transaction; failures raise ApplicationError (see ``settle``).
 
         ``sessions`` makes the transaction's session (a pooled connection by default;
         a plain ``def`` action gets a connection of its own on its own thread);
-        ``deadline`` is the attempt's (the activity's start-to-close by default).
+        ``deadline`` is the attempt's (by default the activity's start-to-close, and
+        the action's ``timeout`` from when the transaction has its connection);
+        failure messages are cut to ``message_limit`` bytes.
         """
         options = trigger.options
         if trigger.inactive_reason is not None:  # paused or deleted since the run started
@@ -108,7 +116,9 @@ class TriggerActivities:
                 )
 
         return await paced(
-            settle(work, attempt.number, on_failure), options.backoff, attempt.number
+            settle(work, attempt.number, on_failure, message_limit),
+            options.backoff,
+            attempt.number,
         )
 
     async def _act(

@@ -1,13 +1,16 @@
 """The dataclasses workflows and activities exchange: one in, one out for each.
 
-Pure dataclasses only: workflow code imports this module and must stay deterministic.
+Pure dataclasses and constants (and pure helpers on them): workflow code imports this
+module and must stay deterministic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from activities.messages import TYPE_LIMIT, cut
 from activities.paging import TenantPaging
 
 OutcomeStatus = Literal[
@@ -21,6 +24,22 @@ FORBIDDEN_ERROR = "ember.Forbidden"  # the action's policy denied the run
 TIMEOUT_ERROR = "Timeout"  # the failure type of an attempt that ran out of time
 FOREIGN_DOMAIN_ERROR = "ember.ForeignDomain"  # a run naming another domain's declaration
 NO_LONGER_APPLIES = "trigger_no_longer_applies"
+UNAVAILABLE_ERROR = "ember.Unavailable"  # outages outlasted the retries: no attempt, no on_error
+ACTION_FAILURE = "action"  # second detail of a failure of the action itself (it used an attempt)
+
+
+def action_failed(details: Sequence[Any]) -> bool:
+    """Whether a failure's details mark a failure of the action itself, retried while
+    attempts remain (Discard, unknown actors and outages are not)."""
+    return len(details) > 1 and details[1] == ACTION_FAILURE
+
+
+def retry_delay_of(details: Sequence[Any]) -> float | None:
+    """The delay before the next attempt an action failure carries, in seconds (its
+    ``backoff`` function's; None: the policy's backoff applies)."""
+    if action_failed(details) and len(details) > 2 and details[2] is not None:
+        return float(details[2])
+    return None
 
 
 @dataclass(frozen=True)
@@ -51,11 +70,18 @@ class RetrySpec:
 
 @dataclass(frozen=True)
 class FailureInfo:
-    """Why an attempt failed: exception type, message and the attempt it happened on."""
+    """Why an attempt failed: exception type, message and the attempt it happened on.
+
+    The type and message are cut to a few KB (``activities.messages``), wherever built.
+    """
 
     type: str
     message: str
     attempt: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", cut(self.type, TYPE_LIMIT))
+        object.__setattr__(self, "message", cut(self.message))
 
 
 @dataclass

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.attributes import OUTCOME_KEY
@@ -20,10 +19,18 @@ from activities.types import (
     ChunkOutcome,
     FailureInfo,
     Outcome,
+    action_failed,
 )
 from registry import naming
 from registry.control import snooze_wait
-from workflows.attempts import LOCK_RETRY, failure_of, retry_policy
+from workflows.attempts import (
+    ACTIVITY_GRACE,
+    LOCK_RETRY,
+    OUTAGE_RETRY,
+    failure_details,
+    failure_of,
+    next_wait,
+)
 from workflows.chunk import finish_chunk
 from workflows.compensation import DISCARDING, NO_ON_ERROR, unhandled
 from workflows.record import SNOOZES_PER_RUN
@@ -72,13 +79,17 @@ class BulkChunkTriggerWorkflow:
         while True:
             try:
                 bulk = await self._execute(
-                    naming.RUN_BULK_CHUNK,
-                    request(attempts_used, run.records),
-                    run,
-                    retry_policy(run.retry, attempts_used),
+                    naming.RUN_BULK_CHUNK, request(attempts_used, run.records), run
                 )
             except ActivityError as error:
-                failure = failure_of(error, run.retry)
+                failure = failure_of(error, attempts_used)
+                if (
+                    action_failed(failure_details(error))
+                    and failure.attempt < run.retry.max_attempts
+                ):
+                    attempts_used = failure.attempt  # the chunk's next attempt, after backoff
+                    await workflow.sleep(next_wait(error, run.retry, attempts_used))
+                    continue
                 failed = _settle_skipped(result, run.records, _selection_of(error), failure.attempt)
                 await self._compensate(run, failure, failed, request, result)
                 break
@@ -100,16 +111,15 @@ class BulkChunkTriggerWorkflow:
         finish_chunk(run, result)
         return result
 
-    async def _execute(
-        self, activity: str, request: BulkRequest, run: BulkRun, policy: RetryPolicy
-    ) -> BulkResult:
+    async def _execute(self, activity: str, request: BulkRequest, run: BulkRun) -> BulkResult:
+        """One bulk activity; Temporal retries it through outages (they use no attempt)."""
         result: BulkResult = await workflow.execute_activity(
             activity,
             request,
             result_type=BulkResult,
-            start_to_close_timeout=timedelta(seconds=run.retry.timeout_seconds),
+            start_to_close_timeout=timedelta(seconds=run.retry.timeout_seconds) + ACTIVITY_GRACE,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=policy,
+            retry_policy=OUTAGE_RETRY,
         )
         return result
 
@@ -133,10 +143,7 @@ class BulkChunkTriggerWorkflow:
         while True:
             try:
                 bulk = await self._execute(
-                    naming.RUN_BULK_ON_ERROR,
-                    request(failure.attempt, failed, failure),
-                    run,
-                    RetryPolicy(maximum_attempts=1),
+                    naming.RUN_BULK_ON_ERROR, request(failure.attempt, failed, failure), run
                 )
             except ActivityError:
                 _set(
@@ -174,10 +181,15 @@ class BulkChunkTriggerWorkflow:
 
 
 def _selection_of(error: ActivityError) -> BulkSelection:
-    """The selection a failed attempt reported (none when it never reported: a timeout)."""
+    """The selection a failed attempt reported, its last detail (none when it never
+    reported: outages)."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and len(cause.details) > 1:
-        return BulkSelection(**cause.details[1])
+    if (
+        isinstance(cause, ApplicationError)
+        and cause.details
+        and isinstance(cause.details[-1], dict)
+    ):
+        return BulkSelection(**cause.details[-1])
     return BulkSelection()
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 from activities.attributes import OUTCOME_KEY
 from activities.metrics import count_runs
@@ -19,28 +18,16 @@ from activities.types import (
     ChunkResult,
     ChunkRun,
     FailureInfo,
-    Outcome,
-    RetrySpec,
 )
 from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import LOCK_RETRY
+from workflows.attempts import ACTIVITY_GRACE, OUTAGE_RETRY, failure_of
+from workflows.chunk_progress import ChunkProgress, worst
 from workflows.compensation import compensate
 from workflows.started import run_started_at
 
-SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")
-INFRASTRUCTURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-
-
-def worst(statuses: Sequence[str]) -> str:
-    """The most severe of ``statuses`` (a run of many outcomes shows this one)."""
-    return max(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else 0)
-
-
-def backoff(retry: RetrySpec, failures: int) -> timedelta:
-    """The wait before the next attempt after ``failures`` failed attempts."""
-    seconds = retry.initial_seconds * retry.coefficient ** max(failures - 1, 0)
-    return timedelta(seconds=min(seconds, retry.maximum_seconds))
+ITEMS_PER_ACTIVITY = 500
+"""Records one chunk activity acts on at most; with its messages cut to share
+``CHUNK_MESSAGES``, its input and result stay well inside Temporal's 2 MB payloads."""
 
 
 @workflow.defn(name=naming.CHUNK_WORKFLOW)
@@ -48,8 +35,7 @@ class ChunkTriggerWorkflow:
     """Each record keeps its own attempts, snoozes, on_error and outcome."""
 
     def __init__(self) -> None:
-        self._snoozing: set[str] = set()
-        self._pending: set[str] = set()
+        self._progress: ChunkProgress | None = None
         self._finished = False
 
     @workflow.query(name=naming.STATE_QUERY)
@@ -57,7 +43,7 @@ class ChunkTriggerWorkflow:
         """``snoozed`` while every unfinished record snoozes, else running or finished."""
         if self._finished:
             return "finished"
-        if self._pending and self._pending <= self._snoozing:
+        if self._progress is not None and self._progress.all_snoozing:
             return "snoozed"
         return "running"
 
@@ -66,45 +52,24 @@ class ChunkTriggerWorkflow:
         """Act on every record until each one has an outcome."""
         actor: dict[str, Any] | None = workflow.memo_value("actor", None)
         started_at = run_started_at()
-        used = dict.fromkeys(run.records, 0)
-        due = dict.fromkeys(run.records, workflow.now())
-        result = ChunkOutcome()
-        failed: dict[str, FailureInfo] = {}
-        while used:
-            self._pending = set(used)
+        progress = self._progress = ChunkProgress.of(run.records, workflow.now())
+        while progress.pending:
             now = workflow.now()
-            ready = [record for record in used if due[record] <= now]
+            ready = progress.ready(now)[:ITEMS_PER_ACTIVITY]
             if not ready:
-                await workflow.sleep(min(due[record] for record in used) - now)
+                await workflow.sleep(progress.next_due() - now)
                 continue
-            batch: ChunkResult = await workflow.execute_activity(
-                naming.RUN_TRIGGER_CHUNK,
-                ChunkRequest(
-                    trigger=run.trigger,
-                    tenant=run.tenant,
-                    actor=actor,
-                    source=run.source,
-                    items=[ChunkItem(record, used[record]) for record in ready],
-                    max_attempts=run.retry.max_attempts,
-                    timeout_seconds=run.retry.timeout_seconds,
-                    records=run.records,
-                    started_at=started_at,
-                ),
-                result_type=ChunkResult,
-                start_to_close_timeout=timedelta(
-                    seconds=run.retry.timeout_seconds * len(ready) + 30
-                ),
-                heartbeat_timeout=timedelta(seconds=run.retry.timeout_seconds + 30),
-                retry_policy=INFRASTRUCTURE_RETRY,
-            )
-            self._snoozing -= set(ready)
-            self._settle(run, batch, used, due, failed, result, workflow.now())
-            self._snoozing |= {
-                item.record
-                for item in batch.items
-                if item.result is not None and item.result.status == "snoozed"
-            }
-        for record, failure in failed.items():
+            try:
+                batch = await self._act(run, actor, ready, started_at)
+            except ActivityError as error:  # outages outlasted the retries (or a final error)
+                failure = failure_of(error, 0)
+                for record in ready:
+                    attempts = progress.pending[record].attempts
+                    progress.fail(record, FailureInfo(failure.type, failure.message, attempts))
+                continue
+            for item in batch.items:
+                progress.settle(item, run.retry, workflow.now())
+        for record, failure in progress.failed.items():
             request = ActionRequest(
                 trigger=run.trigger,
                 tenant=run.tenant,
@@ -117,7 +82,7 @@ class ChunkTriggerWorkflow:
                 started_at=started_at,
                 chunk=run.records,
             )
-            result.outcomes[record] = await compensate(
+            progress.result.outcomes[record] = await compensate(
                 failure,
                 request,
                 has_on_error=run.has_on_error,
@@ -125,41 +90,36 @@ class ChunkTriggerWorkflow:
                 retry=run.retry,
             )
         self._finished = True
-        finish_chunk(run, result)
-        return result
+        finish_chunk(run, progress.result)
+        return progress.result
 
-    @staticmethod
-    def _settle(
-        run: ChunkRun,
-        batch: ChunkResult,
-        used: dict[str, int],
-        due: dict[str, datetime],
-        failed: dict[str, FailureInfo],
-        result: ChunkOutcome,
-        now: datetime,
-    ) -> None:
-        """Fold one batch into the records' state: done, due again later, or failed."""
-        for item in batch.items:
-            record, done = item.record, item.result
-            if done is not None and done.status in ("succeeded", "cancelled"):
-                result.outcomes[record] = Outcome(done.status, done.attempt, reason=done.reason)
-                del used[record]
-            elif done is not None:  # snoozed or locked: no attempt used
-                wait = (
-                    snooze_wait(done.snooze_seconds)
-                    if done.status == "snoozed"
-                    else LOCK_RETRY.total_seconds()
-                )
-                due[record] = now + timedelta(seconds=wait)
-            elif item.failure is not None:
-                used[record] = item.failure.attempt
-                if item.final or used[record] >= run.retry.max_attempts:
-                    failed[record] = item.failure
-                    del used[record]
-                elif item.retry_delay_seconds is not None:  # backoff is a function
-                    due[record] = now + timedelta(seconds=item.retry_delay_seconds)
-                else:
-                    due[record] = now + backoff(run.retry, used[record])
+    async def _act(
+        self, run: ChunkRun, actor: dict[str, Any] | None, ready: list[str], started_at: float
+    ) -> ChunkResult:
+        """One chunk activity on the ``ready`` records; Temporal retries it through outages."""
+        assert self._progress is not None
+        per_record = timedelta(seconds=run.retry.timeout_seconds) + ACTIVITY_GRACE
+        batch: ChunkResult = await workflow.execute_activity(
+            naming.RUN_TRIGGER_CHUNK,
+            ChunkRequest(
+                trigger=run.trigger,
+                tenant=run.tenant,
+                actor=actor,
+                source=run.source,
+                items=[
+                    ChunkItem(record, self._progress.pending[record].attempts) for record in ready
+                ],
+                max_attempts=run.retry.max_attempts,
+                timeout_seconds=run.retry.timeout_seconds,
+                records=run.records,
+                started_at=started_at,
+            ),
+            result_type=ChunkResult,
+            start_to_close_timeout=per_record * len(ready),
+            heartbeat_timeout=per_record,
+            retry_policy=OUTAGE_RETRY,
+        )
+        return batch
 
 
 def finish_chunk(run: ChunkRun, result: ChunkOutcome) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from activities.types import (
     ACTOR_ERROR,
     DISCARD_ERROR,
     FORBIDDEN_ERROR,
+    UNAVAILABLE_ERROR,
     ActionRequest,
     FailureInfo,
     Outcome,
@@ -23,13 +23,16 @@ from workflows.attempts import LOCK_RETRY, execute_action
 
 # Failures that end the run ``discarded``; those not acted on behalf of anyone skip on_error.
 DISCARDING = (DISCARD_ERROR, ACTOR_ERROR, FORBIDDEN_ERROR)
-NO_ON_ERROR = (ACTOR_ERROR, FORBIDDEN_ERROR)
+NO_ON_ERROR = (ACTOR_ERROR, FORBIDDEN_ERROR, UNAVAILABLE_ERROR)
 # on_error may snooze this many times; one more snooze ends the run as if it had none.
 ON_ERROR_SNOOZES = 20
 
 
 def unhandled(failure: FailureInfo) -> Outcome:
-    """The outcome of a failure nothing handled: ``discarded`` with its reason, or ``failed``."""
+    """The outcome of a failure nothing handled: ``discarded`` with its reason, or ``failed``.
+
+    Outages that outlasted their retries (``ember.Unavailable``) end ``failed``.
+    """
     if failure.type in DISCARDING:
         return Outcome("discarded", failure.attempt, failure, failure.message)
     return Outcome("failed", failure.attempt, failure)
@@ -48,10 +51,11 @@ async def compensate(
     retry: RetrySpec,
     snooze: Callable[[float], Awaitable[None]] = _sleep,
 ) -> Outcome:
-    """Run on_error (once; lock waits repeat it) and say how the run ends.
+    """Run on_error (once; lock waits and outages repeat it) and say how the run ends.
 
     A discard stays ``discarded``; an unknown actor and a policy's denial skip
-    on_error (it would act as nobody, or as the actor just refused); an on_error
+    on_error (it would act as nobody, or as the actor just refused), and so does an
+    outage that outlasted its retries (the record is not at fault); an on_error
     that fails ends ``discarded`` with the original error. An on_error that
     snoozes is run again after ``snooze(seconds)`` (at most ``ON_ERROR_SNOOZES``
     times); one that finds its row no longer matching (or cancels) ends ``cancelled``.
@@ -62,9 +66,7 @@ async def compensate(
     snoozes = 0
     while True:
         try:
-            result = await execute_action(
-                naming.RUN_ON_ERROR, request, retry, RetryPolicy(maximum_attempts=1)
-            )
+            result = await execute_action(naming.RUN_ON_ERROR, request, retry)
         except ActivityError:
             return Outcome("discarded", failure.attempt, failure, "on_error_failed")
         if result.status == "locked":

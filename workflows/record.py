@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 from activities.attributes import OUTCOME_KEY
 from activities.metrics import SCAN_TO_START, count_runs, record_latency
@@ -20,7 +19,7 @@ from activities.types import (
 )
 from registry import naming
 from registry.control import snooze_wait
-from workflows.attempts import failure_of, run_attempts
+from workflows.attempts import run_attempts
 from workflows.compensation import compensate
 from workflows.started import run_started_at
 
@@ -73,21 +72,20 @@ class RecordTriggerWorkflow:
         async def snooze(seconds: float, attempts_used: int) -> None:
             await self._snooze(run, seconds, attempts_used)
 
-        try:
-            result = await run_attempts(
-                naming.RUN_TRIGGER_ACTION, request, run.retry, run.attempts_used, snooze
-            )
-            outcome = Outcome(result.status, result.attempt, reason=result.reason)  # type: ignore[arg-type]
-        except ActivityError as error:
-            failure = failure_of(error, run.retry)
+        ended = await run_attempts(
+            naming.RUN_TRIGGER_ACTION, request, run.retry, run.attempts_used, snooze
+        )
+        if isinstance(ended, FailureInfo):
             outcome = await compensate(
-                failure,
-                request(failure.attempt, failure),
+                ended,
+                request(ended.attempt, ended),
                 has_on_error=run.has_on_error,
                 on_error_fails_job=run.on_error_fails_job,
                 retry=run.retry,
                 snooze=lambda seconds: self._sleep(run, seconds),
             )
+        else:
+            outcome = Outcome(ended.status, ended.attempt, reason=ended.reason)  # type: ignore[arg-type]
         self._finish(run, outcome)
         return outcome
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
+from activities.messages import describe
 from activities.paging import TenantPaging
 from activities.types import (
     TENANTS_NOT_FOUND_LISTED,
@@ -63,14 +65,22 @@ class TriggerScanWorkflow:
     @workflow.run
     async def run(self, scan: ScanRequest) -> ScanSummary:
         """Scan every tenant from ``scan``'s position to the last page (or the record limit)."""
-        policy = RetryPolicy(maximum_attempts=scan.max_attempts)
+        policy = RetryPolicy(maximum_attempts=max(1, scan.max_attempts))
         scan = dataclasses.replace(scan, started_at=run_started_at(scan.started_at))
         paging, steps = scan.paging, 0
         while not paging.page_done or paging.more:
-            if paging.page_done:
-                await list_next_tenants(paging, scan.tenants, scan.trigger, retry_policy=policy)
-            else:
-                await self._page(scan, policy)
+            try:
+                if paging.page_done:
+                    await list_next_tenants(paging, scan.tenants, scan.trigger, retry_policy=policy)
+                else:
+                    await self._page(scan, policy)
+            except ActivityError as error:
+                where = (
+                    "listing its tenants"
+                    if paging.page_done
+                    else f"a page of tenant {naming.tenant_part(paging.tenant)}"
+                )
+                raise stopped(scan, where, error) from None
             steps += 1
             if steps >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(scan)
@@ -114,3 +124,16 @@ class TriggerScanWorkflow:
         if page.last_page:
             scan.paging.index += 1
             scan.cursor, scan.dispatched_for_tenant = None, 0
+
+
+def stopped(scan: ScanRequest, where: str, error: ActivityError) -> ApplicationError:
+    """The scan's failure once ``where`` failed every attempt (``max_scheduler_attempts``)."""
+    attempts = max(1, scan.max_attempts)
+    return ApplicationError(
+        f"scan of {scan.trigger.path} stopped: {where} failed {attempts} attempt(s) "
+        f"(max_scheduler_attempts), the last with: {describe(error.cause or error)}; "
+        f"{scan.dispatched} runs were started; the rows left still match, so the next "
+        "scheduled scan picks them up",
+        type="ember.ScanFailed",
+        non_retryable=True,
+    )

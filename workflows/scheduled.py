@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 from activities.attributes import OUTCOME_KEY
 from activities.types import (
+    FailureInfo,
     Outcome,
     ScheduledActionRequest,
     ScheduledOutcome,
@@ -16,8 +16,8 @@ from activities.types import (
 )
 from registry import naming
 from registry.control import snooze_wait
-from workflows.attempts import failure_of, run_attempts
-from workflows.chunk import worst
+from workflows.attempts import OUTAGE_RETRY, run_attempts
+from workflows.chunk_progress import worst
 from workflows.compensation import unhandled
 from workflows.scan import list_next_tenants
 from workflows.started import run_started_at
@@ -42,7 +42,13 @@ class ScheduledActionWorkflow:
         paging, steps = run.paging, 0
         while not paging.page_done or paging.more:
             if paging.page_done:
-                await list_next_tenants(paging, run.tenants, run.schedule, scheduled_action=True)
+                await list_next_tenants(
+                    paging,
+                    run.tenants,
+                    run.schedule,
+                    scheduled_action=True,
+                    retry_policy=OUTAGE_RETRY,
+                )
             else:
                 tenant = paging.tenant
                 outcome = await self._run_for(run, tenant, actor)
@@ -73,8 +79,7 @@ class ScheduledActionWorkflow:
         async def snooze(seconds: float, _attempts_used: int) -> None:
             await workflow.sleep(snooze_wait(seconds))
 
-        try:
-            done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)
-        except ActivityError as error:
-            return unhandled(failure_of(error, run.retry))
+        done = await run_attempts(naming.RUN_SCHEDULED_ACTION, request, run.retry, 0, snooze)
+        if isinstance(done, FailureInfo):
+            return unhandled(done)
         return Outcome(done.status, done.attempt, reason=done.reason)  # type: ignore[arg-type]

@@ -16,7 +16,11 @@ from tests.faults.workload import LedgerCheck, RunCheck, Workload, check_ledger,
 
 @dataclass
 class FaultResult:
-    """One fault test's workload, faults, findings and wall time."""
+    """One fault test's workload, faults, findings and wall time.
+
+    ``compensated``: records whose action was not meant to fail that got on_error
+    anyway (an outage used their attempts); 0 is the guarantee.
+    """
 
     test: str
     records: int
@@ -24,6 +28,7 @@ class FaultResult:
     duplicates: int
     lost: int
     seconds: float
+    compensated: int = 0
     runs: int = 0
     rechecked: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -34,7 +39,8 @@ class FaultResult:
         outcomes = " ".join(f"{k}={v}" for k, v in sorted(self.outcomes.items()))
         text = (
             f"{self.test}: records={self.records} faults=[{self.faults}] "
-            f"duplicates={self.duplicates} lost={self.lost} runs={self.runs} "
+            f"duplicates={self.duplicates} lost={self.lost} "
+            f"on_error_for_healthy={self.compensated} runs={self.runs} "
             f"rechecked={self.rechecked} wall={self.seconds:.1f}s outcomes: {outcomes or '-'}"
         )
         return f"{text}; {self.notes}" if self.notes else text
@@ -66,6 +72,7 @@ def report(
         duplicates=len(ledger.duplicates),
         lost=len(ledger.lost),
         seconds=seconds,
+        compensated=len(ledger.compensated),
         runs=runs.runs if runs else run_count,
         rechecked=runs.rechecked if runs else 0,
         outcomes=dict(runs.outcomes) if runs else dict(outcomes or {}),

@@ -3,7 +3,9 @@
 The checks, applied after every fault:
 
 - the ledger: no record has two effects (``duplicates``), every record whose plan calls
-  for an effect has it (``lost``), none has an effect its plan does not call for;
+  for an effect has it (``lost``), none has an effect its plan does not call for, and in
+  particular on_error never ran for a record whose action was not meant to fail
+  (``compensated``: an outage used its attempts);
 - Temporal: every record run has ended (none running, failed, timed out or terminated),
   each has an ``EmberOutcome``, and the last run of each record ended as its plan says,
   or ``cancelled`` because a retry found the record already acted on (the worker died
@@ -108,11 +110,13 @@ class LedgerCheck:
     lost: list[int]
     unexpected: list[int]
     by_kind: Counter[str]
+    compensated: list[int] = field(default_factory=list)
 
     def assert_exact(self) -> None:
         """Every expected effect exactly once, nothing else."""
         assert not self.duplicates, f"acted on more than once: {self.duplicates[:20]}"
         assert not self.lost, f"never acted on: {self.lost[:20]}"
+        assert not self.compensated, f"on_error ran for healthy records: {self.compensated[:20]}"
         assert not self.unexpected, f"acted on against plan: {self.unexpected[:20]}"
 
 
@@ -130,6 +134,11 @@ async def check_ledger(engine: AsyncEngine, expected: dict[int, str | None]) -> 
         for key, found in kinds.items()
         if expected.get(key) is None or any(kind != expected[key] for kind in found)
     )
+    compensated = sorted(
+        key
+        for key, found in kinds.items()
+        if "on_error" in found and expected.get(key) != "on_error"
+    )
     return LedgerCheck(
         records=len(expected),
         effects=len(rows),
@@ -137,6 +146,7 @@ async def check_ledger(engine: AsyncEngine, expected: dict[int, str | None]) -> 
         lost=lost,
         unexpected=unexpected,
         by_kind=Counter(kind for _, kind in rows),
+        compensated=compensated,
     )
 
 
