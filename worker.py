@@ -29,15 +29,12 @@ from registry import (
     EmberError,
     InvalidArgument,
     RegistryError,
-    ScheduledAction,
-    Trigger,
-    UnknownDeclaration,
 )
 from workflows.client import TriggerClient
 from workflows.connection import connect_with
 from workflows.drain import ended_without_outcome
 from workflows.logs import use_json_logs
-from workflows.schedules import describe_schedules, sync_schedules
+from workflows.schedule_sync import describe_schedules, sync_schedules
 from workflows.settings import (
     Settings,
     add_setting_options,
@@ -161,28 +158,12 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     return 0
 
 
-def declaration_named(domain: Domain, resource_name: str, name: str) -> Trigger | ScheduledAction:
-    """The trigger or scheduled action ``name`` of ``resource_name``.
-
-    Raises:
-        UnknownDeclaration: no such resource, or no such name on it (the known ones listed).
-    """
-    resource = domain.get_resource(resource_name)
-    declaration = resource.triggers.get(name) or resource.schedules.get(name)
-    if declaration is None:
-        known = ", ".join(sorted([*resource.triggers, *resource.schedules])) or "none"
-        raise UnknownDeclaration(
-            f"name: expected one of ({known}) on {resource_name!r}, found {name!r}"
-        )
-    return declaration
-
-
 def check_arguments(args: argparse.Namespace, domain: Domain) -> None:
     """Resolve the resource and trigger or schedule names given, or raise naming the known ones."""
     if args.command == "trigger":
         domain.get_trigger(args.resource, args.trigger)
     elif args.command == "schedules" and args.schedule_command not in ("list", "sync"):
-        declaration_named(domain, args.resource, args.name)
+        domain.get_declaration(args.resource, args.name)
 
 
 async def schedules_command(
@@ -202,7 +183,7 @@ async def schedules_command(
             for schedule_id in getattr(report, label):
                 print(f"{label:9} {schedule_id}")
         return 0
-    declaration = declaration_named(domain, args.resource, args.name)
+    declaration = domain.get_declaration(args.resource, args.name)
     schedule_id = declaration.schedule_id_for(settings.task_queue_prefix)
     handle = client.get_schedule_handle(schedule_id)
     if verb == "pause":

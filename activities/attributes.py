@@ -21,7 +21,7 @@ OUTCOME_KEY = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 TAGS_KEY = SearchAttributeKey.for_keyword_list(naming.TAGS_ATTRIBUTE)
 
 
-def search_attributes(
+def run_attributes(
     declaration: DeclarationRef, tenant: str | None, record: str, tags: Sequence[str] = ()
 ) -> TypedSearchAttributes:
     """The attributes that make a run findable in the Temporal UI (``EmberTags`` when

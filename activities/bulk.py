@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actors import resolve_actor
 from activities.bulk_types import LOCKED_ELSEWHERE, BulkRequest, BulkResult, BulkSelection
+from activities.contexts import action_context
 from activities.deadline import Deadline
 from activities.failures import log_failure
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
@@ -27,11 +27,11 @@ from activities.records import (
     lock_timeout_sql,
     still_matching,
 )
-from activities.runtime import Runtime
+from activities.runtime import WorkerRuntime
 from activities.transaction import run_transaction
 from activities.trigger_action import Attempt
 from activities.types import NO_LONGER_APPLIES
-from registry import Action, ActionContext, ActorNotFound, ErrorInfo, Trigger, naming
+from registry import Action, ActorNotFound, Trigger, naming
 from registry.keys import decode_key
 from registry.signing import Scope
 from registry.tenancy import completions_table
@@ -50,7 +50,7 @@ def chunk_query(trigger: Trigger, tenant: str | None, keys: list[str]) -> Select
 class BulkActivities:
     """``run_bulk_chunk`` and ``run_bulk_on_error``: a bulk trigger's chunk transactions."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
 
     @activity.defn(name=naming.RUN_BULK_CHUNK)
@@ -153,26 +153,21 @@ class BulkActivities:
         }
         missing = [key for key in request.records if key not in found]
         await self._classify(session, trigger, request.tenant, missing, selection, skip_locked)
-        ctx = ActionContext(
-            session=session,
-            actor=await resolve_actor(
-                trigger,
-                request.actor,
-                self.runtime.config.signer,
-                self._scope(trigger, request),
-                session,
-                started_at=request.started_at,
-            ),
+        ctx = await action_context(
+            self.runtime,
+            trigger,
+            action,
+            session,
+            actor=request.actor,
+            scope=self._scope(trigger, request),
+            started_at=request.started_at,
             tenant=request.tenant,
-            input=action.parse_input(options.action_input),
-            trigger=trigger.name,
+            given_input=None,
             source=request.source,
             attempt=attempt.number,
             max_attempts=request.max_attempts,
-            last_attempt=attempt.last,
-            error=None if request.error is None else ErrorInfo(**vars(request.error)),
-            shared=dict(resource.domain.shared_context),
-            by_ember=True,
+            error=request.error,
+            by_ember=True,  # its policy is asked per record here, not through call_action
         )
         records = []
         for key, record in found.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,8 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from activities.attributes import search_attributes
+from activities.attributes import run_attributes
+from activities.run_ids import chunk_run_id, record_run_id
 from activities.types import (
     ChunkOutcome,
     ChunkRun,
@@ -26,88 +27,9 @@ from activities.types import (
     RetrySpec,
     RunSource,
 )
-from registry import Backoff, InvalidArgument, Trigger, naming
+from registry import Backoff, Trigger, naming
 from registry.options import AttemptDuration
 from registry.pacing import longest_timeout
-
-SHOWN_KEY = 40  # characters of an oversized key an error shows
-
-
-class RunIdTooLong(InvalidArgument):
-    """A record's run id would pass Temporal's id limit: no run can start for it."""
-
-
-def record_run_id(
-    trigger: Trigger,
-    tenant: str | None,
-    key: str,
-    prefix: str = "",
-    action_input: dict[str, Any] | None = None,
-) -> str:
-    """The id of ``trigger``'s run for one record; ``RunIdTooLong`` past Temporal's limit."""
-    run_id = trigger.workflow_id(tenant, key, prefix, action_input)
-    size = len(run_id.encode())
-    if size > naming.MAX_ID_BYTES:
-        shown = key if len(key) <= SHOWN_KEY else f"{key[:SHOWN_KEY]}... ({len(key)} characters)"
-        raise RunIdTooLong(
-            f"record: expected a run id of at most {naming.MAX_ID_BYTES} bytes (Temporal's "
-            f"workflow id limit), found {size} bytes for {trigger.path} on key {shown!r} "
-            f"(tenant of {len(naming.tenant_part(tenant))} characters); no run can start for "
-            f"this record; fix: give {trigger.resource.name} a shorter primary key (or tenant)"
-        )
-    return run_id
-
-
-def chunk_run_id(
-    trigger: Trigger, tenant: str | None, first: str, last: str, prefix: str = ""
-) -> str:
-    """The id of ``trigger``'s chunk run for the records ``first`` to ``last``."""
-    return naming.chunk_workflow_id(
-        trigger.domain_name, trigger.resource.name, trigger.name, tenant, first, last, prefix=prefix
-    )
-
-
-@dataclass
-class RunPlan:
-    """The runs for one scan page: record runs, chunk runs, and why other keys have none."""
-
-    records: list[str] = field(default_factory=list)
-    chunks: list[list[str]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-
-def plan_runs(
-    trigger: Trigger, tenant: str | None, keys: Iterable[str], prefix: str = ""
-) -> RunPlan:
-    """Group a page's keys into runs, skipping keys whose run id Temporal would refuse.
-
-    With ``chunk_size``, a key that cannot be in a chunk (the chunk's id, made
-    of its first and last key, would be too long) gets a record run instead.
-    """
-    plan = RunPlan()
-    size = trigger.options.chunk_size
-
-    def fits(first: str, last: str) -> bool:
-        return (
-            len(chunk_run_id(trigger, tenant, first, last, prefix).encode()) <= naming.MAX_ID_BYTES
-        )
-
-    for key in keys:
-        try:
-            record_run_id(trigger, tenant, key, prefix)
-        except RunIdTooLong as error:
-            plan.skipped.append(str(error))
-            continue
-        chunk = plan.chunks[-1] if plan.chunks else []
-        if size is None:
-            plan.records.append(key)
-        elif chunk and len(chunk) < size and fits(chunk[0], key):
-            chunk.append(key)
-        elif fits(key, key):
-            plan.chunks.append([key])
-        else:
-            plan.records.append(key)
-    return plan
 
 
 def retry_spec(
@@ -172,7 +94,7 @@ def record_run(
     *,
     source: RunSource,
     action_input: dict[str, Any] | None,
-    with_attributes: bool,
+    search_attributes: bool,
     scanned_at: float | None = None,
 ) -> RecordRun:
     """The record workflow's input for ``trigger`` on one record."""
@@ -181,7 +103,7 @@ def record_run(
         record=key,
         source=source,
         input=action_input,
-        set_outcome_attribute=with_attributes,
+        search_attributes=search_attributes,
         scanned_at=scanned_at,
         **_failure_handling(trigger),
     )
@@ -256,7 +178,7 @@ def build_record_run(
     actor: dict[str, Any] | None = None,
     source: RunSource = "trigger",
     action_input: dict[str, Any] | None = None,
-    with_attributes: bool = True,
+    search_attributes: bool = True,
     scanned_at: float | None = None,
 ) -> RunStart:
     """The start of ``trigger``'s run for one record, not started."""
@@ -266,7 +188,7 @@ def build_record_run(
         key,
         source=source,
         action_input=action_input,
-        with_attributes=with_attributes,
+        search_attributes=search_attributes,
         scanned_at=scanned_at,
     )
     shown = ui_metadata(trigger, tenant, key, source)
@@ -277,8 +199,8 @@ def build_record_run(
         input=run,
         memo={} if actor is None else {"actor": actor},
         search_attributes=(
-            search_attributes(run.trigger, tenant, key, trigger.options.tags)
-            if with_attributes
+            run_attributes(run.trigger, tenant, key, trigger.options.tags)
+            if search_attributes
             else None
         ),
         priority=priority(trigger.options.worker_priority),
@@ -350,19 +272,19 @@ async def start_chunk_run(
     *,
     task_queue_prefix: str = "",
     actor: dict[str, Any] | None = None,
-    with_attributes: bool = True,
+    search_attributes: bool = True,
 ) -> WorkflowHandle[Any, ChunkOutcome]:
     """Start (or join) one chunk run acting on ``keys``: one by one (``chunk_size`` mode),
     or all at once when the trigger's action is a bulk action."""
     run = ChunkRun(
         tenant=tenant,
         records=keys,
-        set_outcome_attribute=with_attributes,
+        search_attributes=search_attributes,
         **_failure_handling(trigger),
     )
     extra: dict[str, Any] = ui_metadata(trigger, tenant, f"{keys[0]}..{keys[-1]}", "trigger")
-    if with_attributes:
-        extra["search_attributes"] = search_attributes(
+    if search_attributes:
+        extra["search_attributes"] = run_attributes(
             run.trigger, tenant, f"{keys[0]}..{keys[-1]}", trigger.options.tags
         )
     return await client.start_workflow(

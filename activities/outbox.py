@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.runtime import Runtime as SdkRuntime
+from temporalio.runtime import Runtime
 
 from activities.dispatch import start_record_run
 from activities.messages import cut
 from activities.metrics import OUTBOX_LAG, record_latency
-from activities.runtime import Runtime
+from activities.runtime import WorkerRuntime
 from registry.signing import Scope
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 
@@ -41,9 +41,9 @@ class OutboxRelay:
     workers can relay side by side.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
-        sdk_runtime = runtime.client.service_client.config.runtime or SdkRuntime.default()
+        sdk_runtime = runtime.client.service_client.config.runtime or Runtime.default()
         self._meter = sdk_runtime.metric_meter
 
     async def deliver_once(self) -> int:
@@ -147,5 +147,5 @@ class OutboxRelay:
             actor=None if actor is None else config.signer.seal(actor, scope),
             source="direct",
             action_input=request.get("input"),
-            with_attributes=config.search_attributes,
+            search_attributes=config.search_attributes,
         )

@@ -8,13 +8,13 @@ from typing import Any
 from activities.bulk import BulkActivities
 from activities.chunk import ChunkActivities
 from activities.failures import drop_sdk_failure_warnings
-from activities.runtime import Runtime
+from activities.runtime import WorkerRuntime
 from activities.scan import ScanActivities
 from activities.scheduled import ScheduledActivities
 from activities.trigger_action import TriggerActivities
 
 
-def bound_activities(runtime: Runtime) -> list[Callable[..., Any]]:
+def bound_activities(runtime: WorkerRuntime) -> list[Callable[..., Any]]:
     """The activity callables a worker registers (their failures are logged once)."""
     drop_sdk_failure_warnings()
     records = TriggerActivities(runtime)
@@ -32,7 +32,7 @@ def bound_activities(runtime: Runtime) -> list[Callable[..., Any]]:
     ]
 
 
-def bulk_activities(runtime: Runtime) -> list[Callable[..., Any]]:
+def bulk_activities(runtime: WorkerRuntime) -> list[Callable[..., Any]]:
     """The bulk chunk activities (triggers whose action is a bulk action)."""
     bulk = BulkActivities(runtime)
     return [bulk.run_bulk_chunk, bulk.run_bulk_on_error]

@@ -35,7 +35,7 @@ class RuntimeConfig:
 
 
 @dataclass
-class Runtime:
+class WorkerRuntime:
     """The domain, one connection pool and one Temporal client, shared by all activities.
 
     ``thread_sessions`` open a connection of their own (no pool: a pool's connections

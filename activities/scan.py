@@ -11,20 +11,21 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.dispatch import RunPlan, plan_runs, start_chunk_run, start_many
+from activities.dispatch import start_chunk_run, start_many
 from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
 from activities.metrics import record_scan_page
 from activities.records import enter_tenant, run_tenant_column, scan_columns, scan_query
-from activities.runtime import Runtime
-from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
-from activities.types import (
-    ACTOR_ERROR,
+from activities.run_ids import RunPlan, plan_runs
+from activities.runtime import WorkerRuntime
+from activities.scan_types import (
     ScanPage,
     ScanPageRequest,
     TenantRuns,
     TenantsRequest,
     TenantsResult,
 )
+from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
+from activities.types import ACTOR_ERROR
 from registry import ActorNotFound, ActorRef, Trigger, naming
 from registry.keys import encode_value
 from registry.signing import Records, Scope
@@ -36,7 +37,7 @@ logger = logging.getLogger("ember.activities")
 class ScanActivities:
     """``list_tenants`` and ``scan_and_dispatch``, bound to one worker's runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
 
     @activity.defn(name=naming.LIST_TENANTS)
@@ -141,7 +142,7 @@ class ScanActivities:
 
         common: dict[str, Any] = {
             "task_queue_prefix": config.task_queue_prefix,
-            "with_attributes": config.search_attributes,
+            "search_attributes": config.search_attributes,
         }
         await start_many(
             self.runtime.client,

@@ -5,16 +5,16 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.actors import resolve_actor
+from activities.contexts import action_context
 from activities.deadline import Deadline
 from activities.failures import log_failure
 from activities.invoke import call_action, settle
 from activities.pacing import paced
 from activities.records import enter_tenant
-from activities.runtime import Runtime
+from activities.runtime import WorkerRuntime
 from activities.transaction import run_transaction
 from activities.types import ActionResult, ScheduledActionRequest
-from registry import ActionContext, naming
+from registry import naming
 from registry.pacing import attempt_timeout
 from registry.signing import Scope
 
@@ -22,7 +22,7 @@ from registry.signing import Scope
 class ScheduledActivities:
     """``run_scheduled_action``, bound to one worker's runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
 
     @activity.defn(name=naming.RUN_SCHEDULED_ACTION)
@@ -38,24 +38,19 @@ class ScheduledActivities:
 
         async def body(session: AsyncSession) -> None:
             await enter_tenant(session, resource, request.tenant)
-            ctx = ActionContext(
-                session=session,
-                actor=await resolve_actor(
-                    scheduled,
-                    request.actor,
-                    self.runtime.config.signer,
-                    Scope.of(scheduled, self.runtime.config.task_queue_prefix, request.tenant),
-                    session,
-                    started_at=request.started_at,
-                ),
+            ctx = await action_context(
+                self.runtime,
+                scheduled,
+                scheduled.action,
+                session,
+                actor=request.actor,
+                scope=Scope.of(scheduled, self.runtime.config.task_queue_prefix, request.tenant),
+                started_at=request.started_at,
                 tenant=request.tenant,
-                input=scheduled.action.parse_input(scheduled.input_for(request.input)),
-                trigger=scheduled.name,
+                given_input=request.input,
                 source="schedule",
                 attempt=attempt,
                 max_attempts=request.max_attempts,
-                last_attempt=attempt >= request.max_attempts,
-                shared=dict(resource.domain.shared_context),
             )
             await call_action(scheduled.action, None, ctx)
 

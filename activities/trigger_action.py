@@ -13,17 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actors import resolve_actor
+from activities.contexts import action_context
 from activities.deadline import Deadline
 from activities.failures import log_failure
 from activities.invoke import NoLongerApplies, call_action, settle
 from activities.messages import MESSAGE_LIMIT
 from activities.pacing import paced
 from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
-from activities.runtime import Runtime
+from activities.runtime import WorkerRuntime
 from activities.transaction import Sessions, run_transaction
 from activities.types import ActionRequest, ActionResult
-from registry import Action, ActionContext, ActorNotFound, ErrorInfo, Trigger, naming
+from registry import Action, ActorNotFound, Trigger, naming
 from registry.keys import decode_key
 from registry.pacing import attempt_timeout
 from registry.signing import Scope
@@ -43,7 +43,7 @@ class Attempt:
 class TriggerActivities:
     """``run_trigger_action`` and ``run_on_error``, bound to one worker's runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
 
     @activity.defn(name=naming.RUN_TRIGGER_ACTION)
@@ -140,26 +140,21 @@ class TriggerActivities:
         if record is None:
             raise NoLongerApplies
         options = trigger.options
-        ctx = ActionContext(
-            session=session,
-            actor=await resolve_actor(
-                trigger,
-                request.actor,
-                self.runtime.config.signer,
-                self._scope(trigger, request),
-                session,
-                started_at=request.started_at,
-            ),
+        ctx = await action_context(
+            self.runtime,
+            trigger,
+            action,
+            session,
+            actor=request.actor,
+            scope=self._scope(trigger, request),
+            started_at=request.started_at,
             tenant=request.tenant,
-            input=action.parse_input(trigger.input_for(request.input)),
-            trigger=trigger.name,
+            given_input=request.input,
             source=request.source,
             attempt=attempt.number,
             max_attempts=request.max_attempts,
-            last_attempt=attempt.last,
+            error=request.error,
             metadata=options.read_metadata(record) if options.read_metadata else {},
-            error=_error_info(request),
-            shared=dict(resource.domain.shared_context),
             extra=_extra(options.extra_args, record),
             record_key=decode_key(resource, request.record),
         )
@@ -186,8 +181,3 @@ class TriggerActivities:
 def _extra(extra_args: dict[str, Any] | Callable[[Any], dict[str, Any]], record: Any) -> Any:
     """``ctx.extra``: a copy of the trigger's dict, or what its function returns for ``record``."""
     return extra_args(record) if callable(extra_args) else dict(extra_args)
-
-
-def _error_info(request: ActionRequest) -> ErrorInfo | None:
-    error = request.error
-    return None if error is None else ErrorInfo(error.type, error.message, error.attempt)

@@ -3,7 +3,7 @@ and the 1M-row scan.
 
 The worker is the real process, ``python worker.py run`` with ``EMBER_APP`` pointing at
 :mod:`bench.ember_app`, so its peak RSS is Ember's alone. The harness starts the scan with
-``TriggerClient.schedule(trigger)`` (what the trigger's Temporal Schedule would do) and
+``TriggerClient.start_scan(trigger)`` (what the trigger's Temporal Schedule would do) and
 watches the table until no row is pending.
 """
 
@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from activities.types import ScanSummary
+from activities.scan_types import ScanSummary
 from bench import ember_app, schema
 from bench.measure import Latency, Result, rate, workflow_starts
 from bench.processes import RssSampler, WorkerProcess
@@ -92,7 +92,7 @@ async def ember_worker(
 async def scan_and_wait(run: EmberRun, stack: Stack, rows: int, timeout: float) -> float:
     """Start a scan now and wait until every row is done; returns ``t0``."""
     t0 = time.time()
-    await run.client.schedule(run.trigger)
+    await run.client.start_scan(run.trigger)
     await schema.wait_until_done(stack.conninfo, rows, timeout=timeout)
     return t0
 
@@ -100,7 +100,7 @@ async def scan_and_wait(run: EmberRun, stack: Stack, rows: int, timeout: float) 
 async def warm_up(run: EmberRun, stack: Stack) -> None:
     """A few rows first: imports and connection pools warm up."""
     await schema.seed(stack.conninfo, WARMUP_ROWS, first=WARMUP_FIRST)
-    handle = await run.client.schedule(run.trigger)
+    handle = await run.client.start_scan(run.trigger)
     await schema.wait_until_done(stack.conninfo, WARMUP_ROWS, timeout=60)
     await handle.result()
 
@@ -222,7 +222,7 @@ async def measure_scan(
     worker = ember_worker(stack, "scan", concurrency=concurrency, logs=logs, root=root)
     async with worker as run, RssSampler(run.worker.pid, interval=0.25) as rss:
         began = time.perf_counter()
-        handle = await run.client.schedule(run.trigger)
+        handle = await run.client.start_scan(run.trigger)
         summary: ScanSummary = await handle.result()
         seconds = time.perf_counter() - began
     return ScanResult(

@@ -111,7 +111,7 @@ async def measure_idle(
     async with ember.ember_worker(stack, "idle", concurrency=10, logs=logs) as run:
         schedule = run.client.client.get_schedule_handle(run.trigger.schedule_id)
         await schedule.pause()
-        await (await run.client.schedule(run.trigger)).result()  # warm up
+        await (await run.client.start_scan(run.trigger)).result()  # warm up
         await configure_logging(stack, True)
         try:
             log.mark()
@@ -128,7 +128,7 @@ async def measure_idle(
             began = time.monotonic()
             events = 0
             for _ in range(scans):
-                handle = await run.client.schedule(run.trigger)
+                handle = await run.client.start_scan(run.trigger)
                 await handle.result()
                 events = len([event async for event in handle.fetch_history_events()])
             await asyncio.sleep(1.0)  # statistics are flushed about once a second

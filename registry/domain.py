@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from registry.declarations import ScheduledAction, Trigger
 from registry.errors import Problem, RegistryError, UnknownDeclaration
@@ -134,23 +134,17 @@ class Domain:
 
     def get_trigger(self, resource: str, name: str) -> Trigger:
         """The trigger ``name`` of ``resource``; an UnknownDeclaration lists the known ones."""
-        triggers = self.get_resource(resource).triggers
-        if name not in triggers:
-            known = ", ".join(sorted(triggers)) or "none"
-            raise UnknownDeclaration(
-                f"trigger: expected one of ({known}) on {resource!r}, found {name!r}"
-            )
-        return triggers[name]
+        return _named(self.get_resource(resource).triggers, "trigger", resource, name)
 
     def get_schedule(self, resource: str, name: str) -> ScheduledAction:
         """The scheduled action ``name`` of ``resource``; UnknownDeclaration lists the known."""
-        schedules = self.get_resource(resource).schedules
-        if name not in schedules:
-            known = ", ".join(sorted(schedules)) or "none"
-            raise UnknownDeclaration(
-                f"schedule: expected one of ({known}) on {resource!r}, found {name!r}"
-            )
-        return schedules[name]
+        return _named(self.get_resource(resource).schedules, "schedule", resource, name)
+
+    def get_declaration(self, resource: str, name: str) -> Trigger | ScheduledAction:
+        """The trigger or scheduled action ``name`` of ``resource`` (triggers first)."""
+        found = self.get_resource(resource)
+        declarations: dict[str, Trigger | ScheduledAction] = {**found.schedules, **found.triggers}
+        return _named(declarations, "name", resource, name)
 
     def problems(
         self, queues: Iterable[str] | None = None, *, require_all_queues: bool = True
@@ -169,3 +163,16 @@ class Domain:
         problems = self.problems(queues, require_all_queues=require_all_queues)
         if problems:
             raise RegistryError(problems)
+
+
+Named = TypeVar("Named")
+
+
+def _named(known: dict[str, Named], what: str, resource: str, name: str) -> Named:
+    """``known[name]``, or an UnknownDeclaration listing the names there are."""
+    if name not in known:
+        listed = ", ".join(sorted(known)) or "none"
+        raise UnknownDeclaration(
+            f"{what}: expected one of ({listed}) on {resource!r}, found {name!r}"
+        )
+    return known[name]

@@ -168,7 +168,7 @@ class BulkChunkTriggerWorkflow:
     ) -> None:
         """The whole chunk sleeps durably, then runs again (continued as new now and then)."""
         self._state = "snoozed"
-        if run.set_outcome_attribute:
+        if run.search_attributes:
             workflow.upsert_search_attributes([OUTCOME_KEY.value_set("snoozed")])
         await workflow.sleep(snooze_wait(seconds))
         self._state = "running"

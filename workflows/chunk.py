@@ -126,7 +126,7 @@ def finish_chunk(run: ChunkRun, result: ChunkOutcome) -> None:
     """Report a chunk run's end: its worst outcome as ``EmberOutcome``, a metric count
     per record outcome and one log line."""
     statuses = [outcome.status for outcome in result.outcomes.values()]
-    if run.set_outcome_attribute and statuses:
+    if run.search_attributes and statuses:
         workflow.upsert_search_attributes([OUTCOME_KEY.value_set(worst(statuses))])
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
     for status, runs in counts.items():

@@ -3,33 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import TLSConfig
 
 from activities.actors import actor_memo
-from activities.dispatch import RunStart, build_record_run, record_run_id, start_many
-from activities.types import Outcome, ScanSummary, ScheduledOutcome
+from activities.dispatch import RunStart, build_record_run, start_many
+from activities.run_ids import record_run_id
+from activities.scan_types import ScanSummary
+from activities.types import Outcome
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
 from registry.actors import store_actor
 from registry.lookup import record_model
-from registry.signing import ANY, Scope, Signer
+from registry.signing import Scope, Signer
 from registry.targets import (
     RecordLike,
-    check_input,
-    check_schema_tenant,
     drained,
     record_target,
-    resolve_schedule,
     resolve_trigger,
 )
 from workflows.drain import TriggerRunSummary, scan_handles, wait_for_runs
-from workflows.schedules import scan_request, scheduled_run
+from workflows.scans import start_scan_run, start_scheduled_run
 from workflows.settings import Settings
 
 Target = Domain | Resource | Trigger | ScheduledAction | str
@@ -151,7 +149,7 @@ class TriggerClient:
             actor=memo,
             source="direct",
             action_input=input,
-            with_attributes=self.search_attributes,
+            search_attributes=self.search_attributes,
         )
 
     async def run_trigger(
@@ -239,11 +237,28 @@ class TriggerClient:
                 task_queue_prefix=self.task_queue_prefix,
                 source="direct",
                 action_input=input,
-                with_attributes=self.search_attributes,
+                search_attributes=self.search_attributes,
             )
         return handles
 
     async def schedule(
+        self,
+        target: Trigger | ScheduledAction | str,
+        *,
+        tenant: str | None = None,
+        actor: Any = None,
+        input: dict[str, Any] | None = None,
+    ) -> WorkflowHandle[Any, Any]:
+        """Deprecated name of :meth:`start_scan` (it schedules nothing); removed in 0.3."""
+        warnings.warn(
+            "TriggerClient.schedule() is deprecated: it starts a scan now and schedules "
+            "nothing; use TriggerClient.start_scan()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return await self.start_scan(target, tenant=tenant, actor=actor, input=input)
+
+    async def start_scan(
         self,
         target: Trigger | ScheduledAction | str,
         *,
@@ -268,7 +283,7 @@ class TriggerClient:
             DeclarationDeleted: the target is declared ``state="deleted"``.
         """
         if isinstance(target, ScheduledAction):
-            return await self._start_scheduled(target, tenant, actor=actor, input=input)
+            return await start_scheduled_run(self, target, tenant, actor=actor, input=input)
         trigger = resolve_trigger(self.domain, target)
         if input is not None:
             raise ValueError(
@@ -276,7 +291,7 @@ class TriggerClient:
                 f"action_input), found {input!r}; fix: pass input to run_trigger or "
                 "run_triggers, or declare it as the trigger's action_input"
             )
-        return await self._start_scan(trigger, tenant, actor=actor, collect_runs=False)
+        return await start_scan_run(self, trigger, tenant, actor=actor, collect_runs=False)
 
     async def schedule_and_run_triggers(
         self,
@@ -309,9 +324,9 @@ class TriggerClient:
         )
         for declaration in chosen:
             if isinstance(declaration, ScheduledAction):
-                handles.append(await self._start_scheduled(declaration, tenant, actor=actor))
+                handles.append(await start_scheduled_run(self, declaration, tenant, actor=actor))
                 continue
-            scan = await self._start_scan(declaration, tenant, actor=actor, collect_runs=True)
+            scan = await start_scan_run(self, declaration, tenant, actor=actor, collect_runs=True)
             summary: ScanSummary = await scan.result()
             handles += scan_handles(self.client, declaration, summary, self.task_queue_prefix)
             skipped += summary.skipped
@@ -320,68 +335,6 @@ class TriggerClient:
         )
         return dataclasses.replace(waited, skipped=skipped)
 
-    async def _start_scheduled(
-        self,
-        scheduled: ScheduledAction,
-        tenant: str | None,
-        *,
-        actor: Any,
-        input: dict[str, Any] | None = None,
-    ) -> WorkflowHandle[Any, ScheduledOutcome]:
-        declaration = resolve_schedule(self.domain, scheduled)
-        self._check_tenant(declaration, tenant)
-        if input is not None:
-            check_input(declaration, input)
-        run = scheduled_run(declaration, with_attributes=self.search_attributes)
-        run.tenants = None if tenant is None else [tenant]
-        run.input = input
-        scope = Scope.of(declaration, self.task_queue_prefix, ANY if tenant is None else tenant)
-        memo = actor_memo(declaration, actor, self.signer, scope)
-        return await self.client.start_workflow(
-            naming.SCHEDULED_ACTION_WORKFLOW,
-            run,
-            id=naming.scheduled_action_workflow_id(
-                *self._names(declaration),
-                tenant,
-                prefix=self.task_queue_prefix,
-                action_input=declaration.distinct_input(input),
-            ),
-            task_queue=self._queue(declaration.queue),
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            memo={} if memo is None else {"actor": memo},
-            result_type=ScheduledOutcome,
-        )
-
-    async def _start_scan(
-        self, trigger: Trigger, tenant: str | None, *, actor: Any, collect_runs: bool
-    ) -> WorkflowHandle[Any, ScanSummary]:
-        self._check_tenant(trigger, tenant)
-        prefix = self.task_queue_prefix
-        request = scan_request(trigger)
-        request.tenants = None if tenant is None else [tenant]
-        request.collect_runs = collect_runs
-        # Each page checks this for its tenant and signs every run it starts for its records.
-        every_record = Scope.of(trigger, prefix, ANY if tenant is None else tenant)
-        request.actor = actor_memo(trigger, actor, self.signer, every_record)
-        scan_id = naming.scan_workflow_id(*self._names(trigger), tenant, prefix=prefix)
-        if collect_runs:  # a drain needs its own scan, not one already running
-            scan_id += f"/drain-{uuid.uuid4().hex[:12]}"
-        return await self.client.start_workflow(
-            naming.SCAN_WORKFLOW,
-            request,
-            id=scan_id,
-            task_queue=self._queue(trigger.scheduler_queue),
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            result_type=ScanSummary,
-        )
-
-    @staticmethod
-    def _check_tenant(declaration: Trigger | ScheduledAction, tenant: str | None) -> None:
-        if tenant is not None:
-            check_schema_tenant(declaration.resource, tenant)
-
-    def _names(self, declaration: Trigger | ScheduledAction) -> tuple[str, str, str]:
-        return (self.domain.name, declaration.resource.name, declaration.name)
-
-    def _queue(self, queue: str) -> str:
+    def queue_name(self, queue: str) -> str:
+        """The Temporal task queue of Ember queue ``queue`` (with this client's prefix)."""
         return naming.task_queue(self.domain.name, queue, self.task_queue_prefix)

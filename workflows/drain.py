@@ -13,7 +13,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError
 
-from activities.types import COLLECT_LIMIT, ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
+from activities.scan_types import COLLECT_LIMIT, ScanSummary
+from activities.types import ChunkOutcome, Outcome, ScheduledOutcome
 from registry import EmberError, Trigger, naming
 
 POLL = 0.2

@@ -123,5 +123,5 @@ class RecordTriggerWorkflow:
         )
 
     def _set_outcome(self, run: RecordRun, status: str) -> None:
-        if run.set_outcome_attribute:
+        if run.search_attributes:
             workflow.upsert_search_attributes([OUTCOME_KEY.value_set(status)])

@@ -11,9 +11,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.messages import describe
 from activities.paging import TenantPaging
-from activities.types import (
+from activities.scan_types import (
     TENANTS_NOT_FOUND_LISTED,
-    DeclarationRef,
     ScanPage,
     ScanPageRequest,
     ScanRequest,
@@ -21,6 +20,7 @@ from activities.types import (
     TenantsRequest,
     TenantsResult,
 )
+from activities.types import DeclarationRef
 from registry import naming
 from workflows.started import run_started_at
 

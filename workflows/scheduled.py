@@ -58,7 +58,7 @@ class ScheduledActionWorkflow:
             if steps >= TENANTS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(run, memo={} if actor is None else {"actor": actor})
         statuses = list(run.result.counts)
-        if run.set_outcome_attribute and statuses:  # `status` counts runs by it
+        if run.search_attributes and statuses:  # `status` counts runs by it
             workflow.upsert_search_attributes([OUTCOME_KEY.value_set(worst(statuses))])
         return run.result
 

@@ -23,15 +23,15 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.outbox import OutboxRelay
 from activities.registration import bound_activities
-from activities.runtime import Runtime, RuntimeConfig, create_engine
+from activities.runtime import RuntimeConfig, WorkerRuntime, create_engine
 from registry import Domain, naming
 from workflows.bulk import BulkChunkTriggerWorkflow
 from workflows.chunk import ChunkTriggerWorkflow
 from workflows.connection import connect_with, ensure_search_attributes
 from workflows.record import RecordTriggerWorkflow
 from workflows.scan import TriggerScanWorkflow
+from workflows.schedule_sync import sync_schedules
 from workflows.scheduled import ScheduledActionWorkflow
-from workflows.schedules import sync_schedules
 from workflows.settings import Settings
 from workflows.startup import prepare_database
 
@@ -121,7 +121,7 @@ class EmberWorker:
                 len(report.unchanged),
                 len(report.deleted),
             )
-        runtime = Runtime(
+        runtime = WorkerRuntime(
             self.domain,
             engine,
             client,

@@ -79,7 +79,7 @@ async def test_postgres_restarts_mid_run_and_nothing_is_lost_or_doubled(
         env = worker_env(config, url, client.service_client.config.target_host)
         worker = WorkerProcess(env, worker_log)
         await worker.start()
-        await TriggerClient(client, workload.domain).schedule(workload.trigger)
+        await TriggerClient(client, workload.domain).start_scan(workload.trigger)
         await until(lambda: _at_least(engine, records * 0.3), timeout=300, what="30% acted on")
 
         acted_at_stop = await ledger_rows(engine)
@@ -156,7 +156,7 @@ async def test_a_pool_of_one_connection_with_ten_activity_slots_loses_nothing(
     sampling = asyncio.ensure_future(peak_connections(fault_database, stop))
     try:
         async with WorkerProcess(env, worker_log):
-            await TriggerClient(client, workload.domain).schedule(workload.trigger)
+            await TriggerClient(client, workload.domain).start_scan(workload.trigger)
             await settle(client, fault_engine, workload, timeout=400)
     finally:
         stop.set()
@@ -185,7 +185,7 @@ async def test_a_statement_timeout_in_an_action_is_retried_and_fails_cleanly(
     client = dev_env.client
     env = worker_env(config, fault_database, client.service_client.config.target_host)
     async with WorkerProcess(env, worker_log):
-        await TriggerClient(client, workload.domain).schedule(workload.trigger)
+        await TriggerClient(client, workload.domain).start_scan(workload.trigger)
         await settle(client, fault_engine, workload, timeout=400)
     for key, plan in plans.items():
         if plan == "ok":

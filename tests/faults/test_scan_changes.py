@@ -71,7 +71,7 @@ async def test_rows_updated_deleted_and_inserted_under_a_scan(
     await workload.add(fault_engine, dict.fromkeys(original, "ok"))
     client = dev_env.client
     async with running(workload.domain, dev_env, fault_database, queues={"fault_items": 2}):
-        scan = await TriggerClient(client, workload.domain).schedule(workload.trigger)
+        scan = await TriggerClient(client, workload.domain).start_scan(workload.trigger)
 
         async def well_under_way() -> bool:
             return await acted(fault_engine) >= 10
@@ -108,7 +108,7 @@ async def test_rows_updated_deleted_and_inserted_under_a_scan(
         ]
 
         # The next scan: whatever still matches (the rows inserted behind the cursor).
-        await (await TriggerClient(client, workload.domain).schedule(workload.trigger)).result()
+        await (await TriggerClient(client, workload.domain).start_scan(workload.trigger)).result()
         await settle(client, fault_engine, workload, timeout=rows * 0.4)
 
     assert stopped and deleted

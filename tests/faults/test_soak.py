@@ -68,7 +68,7 @@ async def test_soak_final_tally_equals_the_planned_one(
     try:
         await asyncio.gather(*(worker.start() for worker in workers))
         scan_started = time.monotonic()
-        await TriggerClient(client, workload.domain).schedule(workload.trigger)
+        await TriggerClient(client, workload.domain).start_scan(workload.trigger)
         rescans = await settle(client, fault_engine, workload, timeout=BUDGET, every=2.0)
         processing = time.monotonic() - scan_started
     finally:

@@ -64,7 +64,7 @@ async def test_temporal_restarts_mid_run_and_the_same_worker_carries_on(
     up: WorkflowEnvironment | None = server
     try:
         await worker.start()
-        await TriggerClient(server.client, workload.domain).schedule(workload.trigger)
+        await TriggerClient(server.client, workload.domain).start_scan(workload.trigger)
         await until(
             lambda: _at_least(fault_engine, RECORDS * 0.3), timeout=300, what="30% acted on"
         )

@@ -88,7 +88,7 @@ async def test_sigkill_mid_scan_and_mid_actions_then_a_new_worker_finishes(
     ember = TriggerClient(client, workload.domain)
     try:
         await worker.start()
-        scan = await ember.schedule(workload.trigger)
+        scan = await ember.start_scan(workload.trigger)
 
         # Kill 1: while a scan page is dispatching and the first runs are acting.
         await until(lambda: mid_scan(scan, fault_engine), timeout=60, what="mid-scan", every=0.05)

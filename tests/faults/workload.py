@@ -324,7 +324,7 @@ async def settle(
         if done == rescans:
             break
         print(f"{time.strftime('%H:%M:%S')} {pending} rows still pending: scanning again")
-        scan = await TriggerClient(client, workload.domain).schedule(workload.trigger)
+        scan = await TriggerClient(client, workload.domain).start_scan(workload.trigger)
         await scan.result()
 
         async def picked_up() -> bool:  # visibility trails the starts by a moment

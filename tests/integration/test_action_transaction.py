@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
 from activities.deadline import Deadline
-from activities.runtime import Runtime, create_engine
+from activities.runtime import WorkerRuntime, create_engine
 from activities.transaction import run_transaction
 from examples.helpdesk.models import Ticket
 from registry import Action, ActionContext, Resource
@@ -285,7 +285,7 @@ async def test_a_def_action_reads_and_writes_through_its_session(
 async def test_a_fresh_workers_first_def_actions_may_start_all_at_once(database_url: str) -> None:
     """The thread engine's first connection is made on the worker's loop, not raced for
     by the threads' loops (SQLAlchemy guards it with a lock bound to one loop)."""
-    runtime = Runtime(domain=unique_domain(), engine=create_engine(database_url), client=None)  # type: ignore[arg-type]
+    runtime = WorkerRuntime(domain=unique_domain(), engine=create_engine(database_url), client=None)  # type: ignore[arg-type]
     plain = Action("plain", lambda ctx: None, takes_record=False)
 
     async def body(session: AsyncSession) -> None:

@@ -43,7 +43,7 @@ async def test_a_chunk_of_huge_failure_messages_runs_each_action_once_and_cuts_t
         "shout", action=shout, scheduler_cron=None, chunk_size=40, max_attempts=1
     )
     async with running(domain, dev_env, database_url) as ember:
-        await (await ember.schedule(trigger)).result()
+        await (await ember.start_scan(trigger)).result()
         chunk_id = naming.chunk_workflow_id(
             domain.name, "tickets", "shout", None, str(ids[0]), str(ids[-1])
         )
@@ -120,7 +120,7 @@ async def test_a_scan_page_failing_every_attempt_fails_the_scan_with_a_clear_err
         read_action=lambda: select(Ticket).where(text("no_such_column = 1")),
     )
     async with running(domain, dev_env, database_url) as ember:
-        scan = await ember.schedule(trigger)
+        scan = await ember.start_scan(trigger)
         with pytest.raises(WorkflowFailureError) as failure:
             await asyncio.wait_for(scan.result(), RESULT_WAIT)
     cause = failure.value.cause

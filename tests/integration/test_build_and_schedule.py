@@ -92,16 +92,16 @@ async def test_ash_oban_schedule_takes_an_actor_and_input(
     digest = domain.get_schedule("tickets", "digest")
     async with running(domain, dev_env, database_url) as ember:
         done: ScheduledOutcome = await (
-            await ember.schedule(digest, actor=who, input={"limit": 3})
+            await ember.start_scan(digest, actor=who, input={"limit": 3})
         ).result()
-        plain: ScheduledOutcome = await (await ember.schedule(digest)).result()
-        await (await ember.schedule(trigger, actor=who)).result()
+        plain: ScheduledOutcome = await (await ember.start_scan(digest)).result()
+        await (await ember.start_scan(trigger, actor=who)).result()
         for i in ids:  # the runs the scan started
             await ember.client.get_workflow_handle(trigger.workflow_id(None, str(i))).result()
         with pytest.raises(ValueError, match=r"input: expected none for trigger .*escalate"):
-            await ember.schedule(trigger, input={"limit": 3})
+            await ember.start_scan(trigger, input={"limit": 3})
         with pytest.raises(ValueError, match="input: expected input accepted by digest's model"):
-            await ember.schedule(digest, input={"limit": "many"})
+            await ember.start_scan(digest, input={"limit": "many"})
     assert done.outcomes["-"].status == plain.outcomes["-"].status == "succeeded"
     assert seen[:2] == [
         ("digest", "Admin", Digest(period="day", limit=3)),

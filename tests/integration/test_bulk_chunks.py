@@ -184,7 +184,7 @@ async def test_a_snooze_from_a_bulk_action_snoozes_the_whole_chunk_without_an_at
 
     trigger = tickets.trigger("bulk", action=escalate_many, scheduler_cron=None, chunk_size=3)
     async with running(domain, dev_env, database_url) as ember:
-        await (await ember.schedule(trigger)).result()
+        await (await ember.start_scan(trigger)).result()
         handle = chunk_outcome(domain, ids[0], ids[-1], dev_env)
         await until_state(handle, "snoozed")
         result = await handle.result()

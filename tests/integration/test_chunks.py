@@ -59,7 +59,7 @@ async def test_chunks_give_each_record_its_own_outcome_attempts_and_on_error(
         on_error=compensate,
     )
     async with running(domain, dev_env, database_url) as ember:
-        summary = await (await ember.schedule(trigger)).result()
+        summary = await (await ember.start_scan(trigger)).result()
         chunks = [ids[0:5], ids[5:10], ids[10:12]]
         results = [
             await dev_env.client.get_workflow_handle(

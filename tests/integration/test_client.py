@@ -224,7 +224,7 @@ async def test_bad_calls_fail_in_the_client_before_anything_starts(
     with pytest.raises(
         ValueError, match=f"schedule: expected a scheduled action of domain '{domain.name}'"
     ):
-        await ember.schedule(elsewhere.schedule("digest", cron="@daily", action=digest))
+        await ember.start_scan(elsewhere.schedule("digest", cron="@daily", action=digest))
     with pytest.raises(ValueError, match="found 'abc'"):  # one bad record stops the whole batch
         await ember.run_triggers([(Ticket, 1), (Ticket, 2), (Ticket, "abc")], trigger)
 

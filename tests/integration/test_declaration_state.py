@@ -66,7 +66,7 @@ async def test_ash_oban_paused_trigger_runs_end_cancelled_however_they_are_start
         relayed = await run_started(ember.client, trigger.workflow_id(None, str(enqueued)))
         drained = await ember.schedule_and_run_triggers(trigger)
         report: ScheduledOutcome = await (
-            await ember.schedule(domain.get_schedule("tickets", "report"))
+            await ember.start_scan(domain.get_schedule("tickets", "report"))
         ).result()
     for outcome in [direct, *many, relayed, report.outcomes["-"]]:
         assert ended(outcome) == ("cancelled", "trigger_paused")
@@ -85,7 +85,7 @@ async def test_ash_oban_pausing_a_trigger_stops_runs_already_queued(
     queued = await TriggerClient(dev_env.client, before).run_trigger(
         (Ticket, ticket_id), "escalate"
     )
-    scheduled = await TriggerClient(dev_env.client, before).schedule(
+    scheduled = await TriggerClient(dev_env.client, before).start_scan(
         before.get_schedule("tickets", "report")
     )
     async with running(after, dev_env, database_url):  # the next deploy: paused
@@ -110,8 +110,8 @@ async def test_ash_oban_deleted_trigger_is_refused_at_every_call(
         lambda: ember.run_trigger(record, trigger),
         lambda: ember.run_trigger(record, "tickets.escalate"),
         lambda: ember.run_triggers([record], trigger),
-        lambda: ember.schedule(trigger),
-        lambda: ember.schedule(report),
+        lambda: ember.start_scan(trigger),
+        lambda: ember.start_scan(report),
         lambda: ember.schedule_and_run_triggers(trigger),
         lambda: ember.schedule_and_run_triggers([report]),
     ]

@@ -18,7 +18,7 @@ async def test_a_worker_refuses_a_run_of_another_domain_without_retrying_it(
     ours, theirs = escalating(), escalating(max_attempts=5)
     assert ours.resource.domain.name != theirs.resource.domain.name
     run = record_run(
-        theirs, None, str(ticket_id), source="direct", action_input=None, with_attributes=False
+        theirs, None, str(ticket_id), source="direct", action_input=None, search_attributes=False
     )
     async with running(ours.resource.domain, dev_env, database_url):
         handle = await dev_env.client.start_workflow(

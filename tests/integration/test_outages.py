@@ -113,7 +113,7 @@ async def test_an_outage_in_a_chunk_uses_no_attempt_and_runs_no_on_error(
         ledger, lambda ticket, call: ticket == ids[1] and call == 1, chunk_size=4
     )
     async with running(domain, dev_env, database_url) as ember:
-        await (await ember.schedule(trigger)).result()
+        await (await ember.start_scan(trigger)).result()
         chunk_id = naming.chunk_workflow_id(
             domain.name, "tickets", "t", None, str(ids[0]), str(ids[-1])
         )
@@ -151,7 +151,7 @@ async def test_a_chunk_record_outage_outlasting_the_retries_ends_failed_unavaila
     ledger = Ledger()
     domain, trigger = outage_domain(ledger, lambda ticket, _c: ticket == ids[0], chunk_size=2)
     async with running(domain, test_env, database_url, search_attributes=False) as ember:
-        await (await ember.schedule(trigger)).result()
+        await (await ember.start_scan(trigger)).result()
         chunk_id = naming.chunk_workflow_id(
             domain.name, "tickets", "t", None, str(ids[0]), str(ids[-1])
         )

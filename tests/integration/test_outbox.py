@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import BATCH, IDLE_POLL, OutboxRelay
-from activities.runtime import Runtime
+from activities.runtime import WorkerRuntime
 from activities.types import Outcome
 from examples.helpdesk.models import Organisation, Ticket, User
 from registry import ActionContext, Domain, RowActorPersister, Trigger, enqueue_trigger
@@ -254,6 +254,6 @@ async def test_while_temporal_is_unreachable_the_relay_waits_without_using_attem
     async with AsyncSession(engine) as session, session.begin():
         await enqueue_trigger(session, (Ticket, ticket_id), escalate)
     nowhere = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
-    relay = OutboxRelay(Runtime(domain, engine, nowhere))
+    relay = OutboxRelay(WorkerRuntime(domain, engine, nowhere))
     assert await relay.deliver_once() == 0
     assert await outbox_state(engine) == [(0, None, False)], "untouched, due as before"

@@ -178,8 +178,8 @@ async def test_scheduled_runs_face_the_policy_and_pass_through_trigger_interacti
     purging = tickets.schedule("purge", cron="@daily", action=purge, max_attempts=3)
     reporting = tickets.schedule("report", cron="@daily", action=report)
     async with running(domain, test_env, database_url, search_attributes=False) as ember:
-        denied: ScheduledOutcome = await (await ember.schedule(purging)).result()
-        allowed: ScheduledOutcome = await (await ember.schedule(reporting)).result()
+        denied: ScheduledOutcome = await (await ember.start_scan(purging)).result()
+        allowed: ScheduledOutcome = await (await ember.start_scan(reporting)).result()
     outcome = denied.outcomes["-"]
     assert (outcome.status, outcome.reason, outcome.attempts) == ("discarded", "forbidden", 1)
     assert allowed.outcomes["-"].status == "succeeded"

@@ -10,7 +10,7 @@ from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, Trigger
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
-from workflows.schedules import list_schedule_ids
+from workflows.schedule_sync import list_schedule_ids
 from workflows.status import trigger_status
 
 NEVER_SOON = "0 0 1 1 *"

@@ -10,8 +10,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import RunIdTooLong
-from activities.types import ScanSummary, ScheduledOutcome
+from activities.run_ids import RunIdTooLong
+from activities.scan_types import ScanSummary
+from activities.types import ScheduledOutcome
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, Trigger, naming
 from tests.integration.support import add_tickets, running, unique_domain
@@ -75,7 +76,7 @@ async def test_a_row_whose_run_id_is_too_long_is_skipped_and_counted_and_the_pag
     domain, trigger = marking(stream_batch_size=3, chunk_size=chunk_size)
     async with running(domain, dev_env, database_url) as ember:
         drained = await ember.schedule_and_run_triggers(trigger)
-        again: ScanSummary = await (await ember.schedule(trigger)).result()
+        again: ScanSummary = await (await ember.start_scan(trigger)).result()
     assert await undone(engine) == [TOO_LONG], "every other row of the page and after it ran"
     assert (drained.succeeded, drained.skipped, drained.total) == (7, 1, 7)
     assert (again.dispatched, again.skipped) == (0, 1)
@@ -129,7 +130,7 @@ async def test_a_scan_over_80000_tenants_pages_through_them_and_reaches_every_ro
     )
     async with running(domain, dev_env, database_url) as ember:
         drained = await ember.schedule_and_run_triggers(trigger)
-        handle = await ember.schedule(trigger)
+        handle = await ember.start_scan(trigger)
         again: ScanSummary = await handle.result()
     assert drained.succeeded == len(expected)
     assert sorted(seen) == expected, "each row once, in its own tenant"
@@ -150,7 +151,7 @@ async def test_a_scheduled_action_over_tenants_past_one_payload_runs_each_once_i
 
     scheduled = tickets.schedule("report", cron="@daily", action=report, tenants=lambda: names)
     async with running(domain, dev_env, database_url) as ember:
-        handle = await ember.schedule(scheduled)
+        handle = await ember.start_scan(scheduled)
         result: ScheduledOutcome = await handle.result()
         first_run = dev_env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
         history = await first_run.fetch_history()

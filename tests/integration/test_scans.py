@@ -37,7 +37,7 @@ async def test_pagination_visits_every_matching_row_once(
     seen: list[int] = []
     domain, trigger = recording_domain(seen, stream_batch_size=5)
     async with running(domain, dev_env, database_url) as ember:
-        scan = await ember.schedule(trigger)
+        scan = await ember.start_scan(trigger)
         summary = await scan.result()
         drained = await ember.schedule_and_run_triggers(trigger)
     assert summary.dispatched == 23

@@ -17,7 +17,7 @@ from examples.helpdesk.models import Digest, Ticket
 from registry import ActionContext, Domain
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
-from workflows.schedules import sync_schedules
+from workflows.schedule_sync import sync_schedules
 
 
 async def test_the_helpdesk_digest_runs_on_demand_once_per_tenant(
@@ -29,7 +29,7 @@ async def test_the_helpdesk_digest_runs_on_demand_once_per_tenant(
     helpdesk = build_helpdesk(unique_domain("helpdesk").name)
     digest = helpdesk.get_schedule("tickets", "daily_digest")
     async with running(helpdesk, dev_env, database_url) as ember:
-        handle = await ember.schedule(digest)
+        handle = await ember.start_scan(digest)
         result = await handle.result()
     assert handle.id.startswith(digest.schedule_id + "/")
     assert isinstance(result, ScheduledOutcome)
@@ -70,7 +70,7 @@ async def test_attempts_run_to_max_attempts_per_tenant_with_last_attempt_on_the_
         tenants=["acme", "globex"],
     )
     async with running(domain, test_env, database_url, search_attributes=False) as ember:
-        result: ScheduledOutcome = await (await ember.schedule(scheduled)).result()
+        result: ScheduledOutcome = await (await ember.start_scan(scheduled)).result()
     acme, globex = result.outcomes["acme"], result.outcomes["globex"]
     assert set(result.outcomes) == {"acme", "globex"}, "the schedule's tenants win"
     assert (acme.status, acme.attempts) == ("failed", 3)
@@ -171,8 +171,8 @@ async def test_scheduled_actions_run_def_functions_off_the_loop_and_may_not_comm
     counting = tickets.schedule("count", cron="@daily", action=count_open)
     committing = tickets.schedule("careless", cron="@daily", action=careless)
     async with running(domain, test_env, database_url, search_attributes=False) as ember:
-        counted: ScheduledOutcome = await (await ember.schedule(counting)).result()
-        refused: ScheduledOutcome = await (await ember.schedule(committing)).result()
+        counted: ScheduledOutcome = await (await ember.start_scan(counting)).result()
+        refused: ScheduledOutcome = await (await ember.start_scan(committing)).result()
     assert counted.outcomes["-"].status == "succeeded"
     assert threads != [threading.current_thread().name], "it ran off the worker's thread"
     outcome = refused.outcomes["-"]

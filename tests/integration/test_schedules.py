@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, naming
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.schedules import describe_schedules, list_schedule_ids, sync_schedules
+from workflows.schedule_sync import describe_schedules, list_schedule_ids, sync_schedules
 
 
 async def escalate(ticket: Ticket, ctx: ActionContext) -> None:

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
 from activities.dispatch import start_record_run
-from activities.types import Outcome, ScanSummary, ScheduledOutcome
+from activities.scan_types import ScanSummary
+from activities.types import Outcome, ScheduledOutcome
 from registry import ActionContext, Domain, Trigger, enqueue_trigger
 from registry.tables import outbox
 from tests.integration.support import running, unique_domain
@@ -112,7 +113,7 @@ async def test_a_scan_reports_missing_tenants_and_scans_only_the_ones_that_exist
         calls, list_tenants=lambda: ["ghost", "t1", LONG_TENANT, None], trigger_once=True
     )
     async with running(domain, dev_env, database_url) as ember:
-        first: ScanSummary = await (await ember.schedule(trigger)).result()
+        first: ScanSummary = await (await ember.start_scan(trigger)).result()
         outcomes = [
             await ember.client.get_workflow_handle(
                 trigger.workflow_id("t1", key), result_type=Outcome
@@ -120,10 +121,10 @@ async def test_a_scan_reports_missing_tenants_and_scans_only_the_ones_that_exist
             for key in ("1", "3")
         ]
         # trigger_once: the completions Ember wrote in t1's transactions keep t1's rows out.
-        again: ScanSummary = await (await ember.schedule(trigger)).result()
+        again: ScanSummary = await (await ember.start_scan(trigger)).result()
         drained = await ember.schedule_and_run_triggers(trigger, tenant="ghost")
         with pytest.raises(ValueError, match="64 bytes"):
-            await ember.schedule(trigger, tenant=LONG_TENANT)
+            await ember.start_scan(trigger, tenant=LONG_TENANT)
     assert (first.dispatched, first.tenants) == (2, 4)
     assert first.tenants_not_found == ["-", "ghost", LONG_TENANT]  # None first, then in name order
     assert [outcome.status for outcome in outcomes] == ["succeeded", "succeeded"]
@@ -156,7 +157,7 @@ async def test_a_scheduled_action_for_a_missing_tenant_ends_tenant_not_found(
         tenants=lambda: ["ghost", "t1", LONG_TENANT, None],
     )
     async with running(domain, dev_env, database_url) as ember:
-        result: ScheduledOutcome = await (await ember.schedule(scheduled)).result()
+        result: ScheduledOutcome = await (await ember.start_scan(scheduled)).result()
     missing = Outcome("cancelled", 1, reason="tenant_not_found")
     assert result.outcomes == {
         "ghost": missing,

@@ -255,6 +255,6 @@ async def test_a_tenant_column_scheduled_action_with_no_tenants_runs_once_in_the
 
     scheduled = tickets.schedule("report", cron="@daily", action=report)
     async with running(domain, dev_env, database_url) as ember:
-        result = await (await ember.schedule(scheduled)).result()
+        result = await (await ember.start_scan(scheduled)).result()
     assert list(result.outcomes) == ["-"] and result.outcomes["-"].status == "succeeded"
     assert seen == [None]

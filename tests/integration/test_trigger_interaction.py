@@ -116,7 +116,7 @@ async def test_ash_oban_interaction_passes_for_scheduled_action_runs(
     domain = ember_only(seen)
     report = domain.get_schedule("tickets", "report")
     async with running(domain, dev_env, database_url) as ember:
-        done: ScheduledOutcome = await (await ember.schedule(report, actor=who)).result()
+        done: ScheduledOutcome = await (await ember.start_scan(report, actor=who)).result()
         drained = await ember.schedule_and_run_triggers(report)
     assert done.outcomes["-"].status == "succeeded"
     assert (drained.succeeded, drained.total) == (1, 1)

@@ -173,7 +173,7 @@ async def test_triggers_and_schedules_have_their_own_actor_persister_and_default
     async with running(domain, test_env, database_url, search_attributes=False) as ember:
         for trigger, actor in ((own, ada), (own, None), (inherited, None), (forgetful, "x")):
             await (await ember.run_trigger((Ticket, 1), trigger, actor=actor)).result()
-        await (await ember.schedule(scheduled)).result()
+        await (await ember.start_scan(scheduled)).result()
         try:
             await ember.run_trigger((Ticket, 1), inherited, actor=ada)
         except TypeError as refused:
@@ -234,7 +234,7 @@ async def test_backoff_as_a_function_of_the_attempt_spaces_each_retry_as_ashoban
         local_handle = await ember.run_trigger((Ticket, 2), local)
 
         await eventually(lambda: waits_long(local_handle), what="the local activity's timer")
-        chunks = await ember.schedule(chunked)
+        chunks = await ember.start_scan(chunked)
         await chunks.result()
         chunk = ember.client.get_workflow_handle(
             naming.chunk_workflow_id(domain.name, "tickets", "chunked", None, "1", "2")
@@ -289,7 +289,7 @@ async def test_timeout_as_a_function_of_the_attempt_gives_each_attempt_its_own_l
     async with running(domain, dev_env, database_url) as ember:
         outcome = await (await ember.run_trigger((Ticket, 1), trigger)).result()
         drained = await ember.schedule_and_run_triggers(chunked)
-        reported = await (await ember.schedule(scheduled)).result()
+        reported = await (await ember.start_scan(scheduled)).result()
     assert (outcome.status, outcome.attempts) == ("succeeded", 2)
     assert drained.succeeded == 2 and drained.total == 2
     assert reported.outcomes["-"].status == "succeeded"

@@ -182,9 +182,9 @@ async def test_two_scans_while_a_run_is_in_flight_give_one_run(
 
     trigger = tickets.trigger("slow", action=slow, scheduler_cron=None)
     async with running(domain, dev_env, database_url) as ember:
-        await (await ember.schedule(trigger)).result()
+        await (await ember.start_scan(trigger)).result()
         await asyncio.wait_for(started.wait(), 30)
-        await (await ember.schedule(trigger)).result()
+        await (await ember.start_scan(trigger)).result()
         handle = dev_env.client.get_workflow_handle(trigger.workflow_id(None, str(ticket_id)))
         release.set()
         await handle.result()

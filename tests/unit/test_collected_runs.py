@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import activities.types
-from activities.types import CollectedRuns, TenantRuns
+from activities.scan_types import CollectedRuns, TenantRuns
 
 
 def test_pages_of_one_tenant_merge_and_a_new_tenant_starts_its_own_entry() -> None:

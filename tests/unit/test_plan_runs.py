@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from activities.dispatch import RunIdTooLong, plan_runs, record_run_id
+from activities.run_ids import RunIdTooLong, plan_runs, record_run_id
 from registry import ActionContext, Domain, Trigger, naming
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, ScheduledAction, Trigger, naming
-from workflows.schedules import declared_fields, desired_schedule, scan_request
+from workflows.schedule_sync import declared_fields, desired_schedule, scan_request
 
 
 async def escalate(ticket: Ticket, ctx: ActionContext) -> None:

@@ -44,7 +44,7 @@ Fixtures:
   ``actor_signing_key``.
 - ``ember``: runs an :class:`workflows.worker.EmberWorker` for the domain while the test runs and
   yields a :class:`workflows.client.TriggerClient`. Schedules are not synced (nothing
-  runs on a cron behind the test's back): run scans with ``ember.schedule(...)`` or
+  runs on a cron behind the test's back): run scans with ``ember.start_scan(...)`` or
   ``ember.schedule_and_run_triggers(...)``. At teardown the domain's Ember workflows
   still running (snoozing runs, scans) are terminated, so no test inherits another's
   runs; this uses visibility, which the time-skipping test server lacks.

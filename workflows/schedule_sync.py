@@ -23,7 +23,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.dispatch import priority, retry_spec
-from activities.types import DeclarationRef, ScanRequest, ScheduledRun
+from activities.scan_types import ScanRequest
+from activities.types import DeclarationRef, ScheduledRun
 from registry import Domain, ScheduledAction, Trigger, naming
 from registry.options import DEFAULT_TIME_ZONE
 
@@ -41,13 +42,13 @@ def scan_request(trigger: Trigger) -> ScanRequest:
     )
 
 
-def scheduled_run(scheduled: ScheduledAction, *, with_attributes: bool = True) -> ScheduledRun:
+def scheduled_run(scheduled: ScheduledAction, *, search_attributes: bool = True) -> ScheduledRun:
     """The scheduled-action workflow input for ``scheduled``."""
     options = scheduled.options
     return ScheduledRun(
         schedule=DeclarationRef(scheduled.domain_name, scheduled.resource.name, scheduled.name),
         retry=retry_spec(options.max_attempts, options.backoff, options.timeout),
-        set_outcome_attribute=with_attributes,
+        search_attributes=search_attributes,
     )
 
 
