@@ -38,7 +38,7 @@ from workflows.logs import use_json_logs
 from workflows.schedules import describe_schedules, sync_schedules
 from workflows.settings import Settings, SettingsError, describe_errors, unknown_variable_warnings
 from workflows.startup import database_errors, load_domain, load_seed, prepare_database
-from workflows.status import domain_status, outbox_line, show_progress
+from workflows.status import domain_status, not_succeeded_query, outbox_line, show_progress
 from workflows.worker import EmberWorker, run_until_signalled
 
 logger = logging.getLogger("ember.worker")
@@ -143,9 +143,11 @@ async def run_dev(args: argparse.Namespace, base: Settings) -> int:
             update={"database_url": stack.database_url, "temporal_address": stack.temporal_address}
         )
         query = quote(f"WorkflowType={naming.visibility_literal(naming.RECORD_WORKFLOW)}")
+        not_succeeded = not_succeeded_query(domain, settings.task_queue_prefix)
         print(
             f"\nEmber dev stack is up (state in {stack.root}):\n"
             f"  Temporal UI   {stack.ui_url}/namespaces/default/workflows?query={query}\n"
+            f"  not succeeded {stack.workflows_url(not_succeeded)}\n"
             f"  Temporal      {stack.temporal_address}\n"
             f"  PostgreSQL    {stack.database_url}\n"
             f"  app           {base.app} ({len(domain.triggers)} triggers)\n"

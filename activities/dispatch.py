@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import (
     Priority,
     SearchAttributeKey,
@@ -18,6 +18,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
+from activities.run_results import RunHandle
 from activities.types import (
     ChunkOutcome,
     ChunkRun,
@@ -317,26 +318,22 @@ async def start_record_run(
     *,
     run_now: bool = False,
     **options: Any,
-) -> WorkflowHandle[Any, Outcome]:
+) -> RunHandle[Outcome]:
     """Start the run of ``trigger`` for one record, or join the one already running.
 
     ``options`` are :func:`build_record_run`'s. With ``run_now`` this is
     signal-with-start: a running (snoozing) run is woken by the ``run_now`` signal.
     """
     start = build_record_run(trigger, tenant, key, **options)
-    if run_now:
-        return await client.start_workflow(
-            start.workflow,
-            start.input,
-            start_signal=naming.RUN_NOW_SIGNAL,
-            **start.start_options(),
-        )
-    return await client.start_workflow(
-        start.workflow,
-        start.input,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        **start.start_options(),
+    joining: dict[str, Any] = (
+        {"start_signal": naming.RUN_NOW_SIGNAL}
+        if run_now
+        else {"id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING}
     )
+    handle = await client.start_workflow(
+        start.workflow, start.input, **joining, **start.start_options()
+    )
+    return RunHandle.of(client, handle, Outcome)
 
 
 async def start_many(
@@ -348,14 +345,14 @@ async def start_many(
     concurrency: int,
     memo_for: Callable[[str], dict[str, Any] | None],
     **options: Any,
-) -> list[WorkflowHandle[Any, Outcome]]:
+) -> list[RunHandle[Outcome]]:
     """Start (or join) runs for many records with at most ``concurrency`` starts in flight.
 
     ``memo_for(key)`` is the sealed actor of the record's run.
     """
     gate = asyncio.Semaphore(concurrency)
 
-    async def start(key: str) -> WorkflowHandle[Any, Outcome]:
+    async def start(key: str) -> RunHandle[Outcome]:
         async with gate:
             return await start_record_run(
                 client, trigger, tenant, key, actor=memo_for(key), **options
@@ -373,7 +370,7 @@ async def start_chunk_run(
     task_queue_prefix: str = "",
     actor: dict[str, Any] | None = None,
     with_attributes: bool = True,
-) -> WorkflowHandle[Any, ChunkOutcome]:
+) -> RunHandle[ChunkOutcome]:
     """Start (or join) one chunk run acting on ``keys`` one by one (``chunk_size`` mode)."""
     run = ChunkRun(
         tenant=tenant,
@@ -386,7 +383,7 @@ async def start_chunk_run(
         extra["search_attributes"] = search_attributes(
             run.trigger, tenant, f"{keys[0]}..{keys[-1]}", trigger.options.tags
         )
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         naming.CHUNK_WORKFLOW,
         run,
         id=chunk_run_id(trigger, tenant, keys[0], keys[-1], task_queue_prefix),
@@ -398,3 +395,4 @@ async def start_chunk_run(
         result_type=ChunkOutcome,
         **extra,
     )
+    return RunHandle.of(client, handle, ChunkOutcome)

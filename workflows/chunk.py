@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 from activities.metrics import count_runs
+from activities.run_results import run_failure
 from activities.types import (
     ActionRequest,
     ChunkItem,
@@ -120,6 +121,8 @@ class ChunkTriggerWorkflow:
             )
         self._finished = True
         self._finish(run, result)
+        if ended_failed := run_failure(result):  # a record failed or discarded: status Failed
+            raise ended_failed
         return result
 
     @staticmethod

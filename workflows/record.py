@@ -12,6 +12,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 from activities.metrics import SCAN_TO_START, count_runs, record_latency
+from activities.run_results import run_failure
 from activities.types import (
     ActionRequest,
     FailureInfo,
@@ -90,6 +91,8 @@ class RecordTriggerWorkflow:
                 snooze=lambda seconds: self._sleep(run, seconds),
             )
         self._finish(run, outcome)
+        if ended_failed := run_failure(outcome):  # failed or discarded: Temporal status Failed
+            raise ended_failed
         return outcome
 
     async def _sleep(self, run: RecordRun, seconds: float) -> None:

@@ -21,6 +21,7 @@ from workflows.settings import Settings
 RECENT = timedelta(hours=24)
 OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")
 PROGRESS_EVERY = 3.0
+NOT_SUCCEEDED_STATUSES = ("Failed", "Terminated", "TimedOut", "Canceled")
 
 
 @dataclass
@@ -42,6 +43,24 @@ class TriggerStatus:
             f"{self.name:40} {self.schedule:8} matching={matching:>6} "
             f"running={self.running:>5} {counts or 'no runs finished in 24h'}"
         )
+
+
+def not_succeeded_query(domain: Domain, task_queue_prefix: str = "") -> str:
+    """Visibility query of ``domain``'s record and chunk runs that ended without succeeding.
+
+    Those that closed with Temporal status Failed (outcome ``failed`` or ``discarded``),
+    that Temporal ended (terminated, timed out, cancelled), and those whose failure
+    on_error handled (``errored_handled``, status Completed).
+    """
+    quoted = naming.visibility_literal
+    ids = quoted(naming.domain_prefix(domain.name, task_queue_prefix))
+    kinds = f"{quoted(naming.RECORD_WORKFLOW)}, {quoted(naming.CHUNK_WORKFLOW)}"
+    ended = ", ".join(quoted(status) for status in NOT_SUCCEEDED_STATUSES)
+    return (
+        f"WorkflowId STARTS_WITH {ids} AND WorkflowType IN ({kinds}) "
+        f"AND (ExecutionStatus IN ({ended}) "
+        f"OR {naming.OUTCOME_ATTRIBUTE} = {quoted('errored_handled')})"
+    )
 
 
 async def trigger_status(

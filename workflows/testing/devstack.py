@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -188,6 +189,10 @@ class DevStack:
     def ui_url(self) -> str:
         """Address of the Temporal web UI."""
         return f"http://{HOST}:{self.ui_port}"
+
+    def workflows_url(self, query: str) -> str:
+        """Address of the UI's workflow list filtered by the visibility ``query``."""
+        return f"{self.ui_url}/namespaces/default/workflows?query={quote(query)}"
 
     @property
     def client(self) -> Client:
