@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select, text
@@ -21,9 +22,11 @@ from sqlalchemy.sql import Executable
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 
+from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Organisation, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
 from registry.naming import SEARCH_ATTRIBUTES
+from workflows.status import not_succeeded_query
 from workflows.testing.devstack import DevStack, free_port, stop_leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,6 +214,8 @@ async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(r
     ui = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?query=WorkflowType%3D"
     assert ui in text_out and f"127.0.0.1:{temporal_port}" in text_out, text_out
     assert "PostgreSQL    postgresql+psycopg://" in text_out
+    failures = f"/workflows?query={quote(not_succeeded_query(helpdesk))}"
+    assert f"not succeeded http://127.0.0.1:{ui_port}/namespaces/default{failures}" in text_out
     progress = next(line for line in printed if "tickets.escalate_stale" in line)
     assert "matching=" in progress and "running=" in progress, progress
     assert code == 0

@@ -4,6 +4,7 @@ Completed."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -15,9 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.run_results import RunHandle
 from activities.types import ChunkOutcome, Outcome
+from examples.helpdesk.app import build_helpdesk
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, naming
 from tests.integration.support import add_tickets, running, unique_domain
+from tests.integration.test_cli_commands import ROOT, cli
 from tests.integration.waiting import eventually
 from workflows.drain import TriggerRunSummary
 from workflows.status import not_succeeded_query
@@ -161,3 +164,22 @@ async def test_the_not_succeeded_query_lists_failed_discarded_and_handled_runs_o
         return {e.id async for e in dev_env.client.list_workflows(query)} == expected
 
     await eventually(listed, what=f"the runs that did not succeed listed by {query!r}")
+
+
+async def test_trigger_run_wait_reads_the_outcome_of_a_run_that_ended_failed(
+    dev_env: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> None:
+    (ticket_id,) = await add_tickets(engine, 1, organisation="acme", priority="urgent")
+    name = unique_domain("cli").name
+    address = dev_env.client.service_client.config.target_host
+    env = os.environ | {
+        "PYTHONPATH": str(ROOT),
+        "EMBER_APP": "tests.integration.apps.helpdesk_app:domain",
+        "EMBER_TEST_DOMAIN": name,
+        "EMBER_DATABASE_URL": database_url,
+        "EMBER_TEMPORAL_ADDRESS": address,
+    }
+    run = ("trigger", "run", "tickets", "escalate_urgent_now", str(ticket_id), "--tenant", "acme")
+    async with running(build_helpdesk(name), dev_env, database_url):
+        _, out, err = await cli(env, *run, "--wait")  # no actor: only admins may, by hand
+    assert "discarded" in out and "Traceback" not in err, (out, err)
