@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 
 from temporalio.client import Client, WorkflowFailureError
 
+from activities.run_results import outcome_text
 from activities.runtime import create_engine
 from registry import (
     Domain,
@@ -42,7 +43,7 @@ from workflows.settings import (
     unknown_variable_warnings,
 )
 from workflows.startup import database_errors, load_domain, load_seed, prepare_database
-from workflows.status import domain_status, outbox_line, outcome_line, show_progress
+from workflows.status import domain_status, outbox_line, show_progress
 from workflows.worker import EmberWorker, run_until_signalled
 
 logger = logging.getLogger("ember.worker")
@@ -230,7 +231,7 @@ async def trigger_command(
         outcome = await handle.result()
     except WorkflowFailureError as error:  # cancelled or terminated through Temporal
         outcome = ended_without_outcome(error)
-    print(f"outcome {outcome_line(outcome)} after {outcome.attempts} attempt(s)")
+    print(f"outcome {outcome_text(outcome)} after {outcome.attempts} attempt(s)")
     return 0 if outcome.status == "succeeded" else 1
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import (
     Priority,
     TypedSearchAttributes,
@@ -18,6 +18,7 @@ from temporalio.common import (
 
 from activities.attributes import run_attributes
 from activities.run_ids import chunk_run_id, record_run_id
+from activities.run_results import RunHandle
 from activities.types import (
     ChunkOutcome,
     ChunkRun,
@@ -217,26 +218,22 @@ async def start_record_run(
     *,
     run_now: bool = False,
     **options: Any,
-) -> WorkflowHandle[Any, Outcome]:
+) -> RunHandle[Outcome]:
     """Start the run of ``trigger`` for one record, or join the one already running.
 
     ``options`` are :func:`build_record_run`'s. With ``run_now`` this is
     signal-with-start: a running (snoozing) run is woken by the ``run_now`` signal.
     """
     start = build_record_run(trigger, tenant, key, **options)
-    if run_now:
-        return await client.start_workflow(
-            start.workflow,
-            start.input,
-            start_signal=naming.RUN_NOW_SIGNAL,
-            **start.start_options(),
-        )
-    return await client.start_workflow(
-        start.workflow,
-        start.input,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        **start.start_options(),
+    joining: dict[str, Any] = (
+        {"start_signal": naming.RUN_NOW_SIGNAL}
+        if run_now
+        else {"id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING}
     )
+    handle = await client.start_workflow(
+        start.workflow, start.input, **joining, **start.start_options()
+    )
+    return RunHandle.of(client, handle, Outcome)
 
 
 async def start_many(
@@ -248,14 +245,14 @@ async def start_many(
     concurrency: int,
     memo_for: Callable[[str], dict[str, Any] | None],
     **options: Any,
-) -> list[WorkflowHandle[Any, Outcome]]:
+) -> list[RunHandle[Outcome]]:
     """Start (or join) runs for many records with at most ``concurrency`` starts in flight.
 
     ``memo_for(key)`` is the sealed actor of the record's run.
     """
     gate = asyncio.Semaphore(concurrency)
 
-    async def start(key: str) -> WorkflowHandle[Any, Outcome]:
+    async def start(key: str) -> RunHandle[Outcome]:
         async with gate:
             return await start_record_run(
                 client, trigger, tenant, key, actor=memo_for(key), **options
@@ -273,7 +270,7 @@ async def start_chunk_run(
     task_queue_prefix: str = "",
     actor: dict[str, Any] | None = None,
     search_attributes: bool = True,
-) -> WorkflowHandle[Any, ChunkOutcome]:
+) -> RunHandle[ChunkOutcome]:
     """Start (or join) one chunk run acting on ``keys``: one by one (``chunk_size`` mode),
     or all at once when the trigger's action is a bulk action."""
     run = ChunkRun(
@@ -287,7 +284,7 @@ async def start_chunk_run(
         extra["search_attributes"] = run_attributes(
             run.trigger, tenant, f"{keys[0]}..{keys[-1]}", trigger.options.tags
         )
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         naming.BULK_CHUNK_WORKFLOW if trigger.action.bulk else naming.CHUNK_WORKFLOW,
         run,
         id=chunk_run_id(trigger, tenant, keys[0], keys[-1], task_queue_prefix),
@@ -299,3 +296,4 @@ async def start_chunk_run(
         result_type=ChunkOutcome,
         **extra,
     )
+    return RunHandle.of(client, handle, ChunkOutcome)

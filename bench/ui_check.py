@@ -6,11 +6,15 @@ Starts a :class:`~workflows.testing.devstack.DevStack` in a temporary root on fr
 :class:`~workflows.worker.EmberWorker` for the helpdesk example against it, fires every
 trigger schedule once (:func:`workflows.testing.devstack.scan_now`), runs
 ``escalate_urgent_now`` for one ticket as an admin (so one run carries an actor in its
-memo) and waits until some ``escalate_stale`` record workflows have completed. Then
-headless Chromium renders three UI pages and saves a screenshot of each in
+memo) and for another as nobody (the policy denies it: ``discarded``, status Failed), and
+waits until some ``escalate_stale`` record workflows have completed. Then headless
+Chromium (:mod:`bench.chromium`) renders five UI pages and saves a screenshot of each in
 ``bench/results/`` (and, for a page that fails its check, the rendered DOM beside it as
-``.html``):
+``.html``); :mod:`bench.ui_pages` says what each must show:
 
+- ``ui-failed.png``: the list of runs that did not succeed (the link ``worker.py dev``
+  prints, :func:`workflows.status.not_succeeded_query`); it must show the denied run,
+  Failed.
 - ``ui.png``: the workflow list filtered by ``EmberTrigger="escalate_stale"``; it must list
   record workflows (ids ``ember/helpdesk/tickets/escalate_stale/...``, type
   ``ember.RecordTrigger``).
@@ -18,7 +22,7 @@ headless Chromium renders three UI pages and saves a screenshot of each in
   search attributes and the trigger's name.
 - ``ui-summary.png``: its *User Metadata* tab; it must show the run's summary line
   (trigger, record, tenant).
-- ``ui-memo.png``: the *Memo* tab of the direct run; it must show the actor reference.
+- ``ui-memo.png``: the *Memo* tab of the admin's run; it must show the actor reference.
 
 Exits 0 when every page passes, 1 when a page lacks what it should show, 2 when something
 does not start or does not finish in time; everything it started is stopped either way.
@@ -30,90 +34,54 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import html
 import logging
-import os
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from typing import TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
+from activities.run_results import RunHandle
+from activities.types import Outcome
+from bench.chromium import CHROMIUM, SetupFailed, render
+from bench.ui_pages import (
+    TRIGGER,
+    CheckFailed,
+    check_list,
+    check_memo,
+    check_not_succeeded,
+    check_search_attributes,
+    check_user_metadata,
+)
 from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
 from registry import naming
 from workflows.client import TriggerClient
 from workflows.settings import Settings
+from workflows.status import not_succeeded_query
 from workflows.testing.devstack import DevStack, free_port, scan_now
 from workflows.worker import EmberWorker
 
 logger = logging.getLogger("ember.ui_check")
 T = TypeVar("T")
 
-CHROMIUM = Path("/usr/bin/chromium")
 RESULTS = Path(__file__).resolve().parent / "results"
 NAMESPACE = "default"
-RESOURCE = "tickets"
-TRIGGER = "escalate_stale"
 DIRECT_TRIGGER = "escalate_urgent_now"
-WINDOW = "1600,1000"
-# Virtual time Chromium gives the page (its timers; it also waits for pending fetches)
-# before it takes the screenshot and dumps the DOM.
-RENDER_BUDGET_MS = 15_000
-# Flags that keep Chromium off the network (refused here) and out of any real profile.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-)
-
 STACK_TIMEOUT = 120.0
 WORKER_START_TIMEOUT = 60.0
 WORKFLOWS_TIMEOUT = 90.0
-CHROMIUM_TIMEOUT = 90.0
 SHUTDOWN_TIMEOUT = 60.0
 RPC_TIMEOUT = 30.0
 POLL_EVERY = 0.5
-
-
-class CheckFailed(Exception):
-    """The UI did not show what it should (exit status 1)."""
-
-
-class SetupFailed(Exception):
-    """Something did not start or did not finish in time (exit status 2)."""
-
-
-@dataclass
-class Page:
-    """One page rendered by headless Chromium."""
-
-    url: str
-    screenshot: Path
-    dom: str
-
-    def keep_dom(self) -> Path:
-        """Save the rendered DOM beside the screenshot (for a failure); return its path."""
-        path = self.screenshot.with_suffix(".html")
-        path.write_text(self.dom, encoding="utf-8")
-        return path
 
 
 def two_free_ports() -> tuple[int, int]:
@@ -131,11 +99,6 @@ def record_query(status: str | None = None) -> str:
         f"WorkflowType = '{naming.RECORD_WORKFLOW}' AND {naming.TRIGGER_ATTRIBUTE} = '{TRIGGER}'"
     )
     return f"{query} AND ExecutionStatus = '{status}'" if status else query
-
-
-def record_id_prefix() -> str:
-    """What every ``escalate_stale`` record workflow id starts with."""
-    return naming.schedule_id(helpdesk.name, RESOURCE, TRIGGER) + "/"
 
 
 def workflow_url(ui_url: str, workflow_id: str, run_id: str, tab: str) -> str:
@@ -182,12 +145,28 @@ async def first_record(client: Client) -> tuple[str, str]:
     raise SetupFailed(f"expected a completed {TRIGGER} record workflow to list, found none")
 
 
-async def start_direct_run(stack: DevStack) -> tuple[WorkflowHandle[Any, Any], int]:
-    """Run ``escalate_urgent_now`` for one urgent ticket as its organisation's admin.
+async def wait_listed(client: Client, query: str, workflow_id: str) -> None:
+    """Wait until visibility lists ``workflow_id`` under ``query`` (it trails the runs)."""
+    while True:
+        with contextlib.suppress(Exception):  # visibility may not answer yet
+            async for execution in client.list_workflows(query):
+                if execution.id == workflow_id:
+                    return
+        await asyncio.sleep(POLL_EVERY)
 
-    Returns:
-        The run's handle and the admin's user id (the actor reference in its memo).
-    """
+
+@dataclass
+class DirectRuns:
+    """The ``escalate_urgent_now`` runs started by hand."""
+
+    allowed: RunHandle[Outcome]  # as an admin: its memo carries the actor
+    admin: int  # the admin's user id
+    forbidden: RunHandle[Outcome]  # as nobody: the policy denies it, it ends Failed
+
+
+async def start_direct_runs(stack: DevStack) -> DirectRuns:
+    """Run ``escalate_urgent_now`` for an urgent ticket as its organisation's admin, and
+    for another one as nobody (the helpdesk's policy lets only admins escalate by hand)."""
     engine = create_async_engine(stack.database_url)
     try:
         async with engine.connect() as connection:
@@ -198,167 +177,41 @@ async def start_direct_run(stack: DevStack) -> tuple[WorkflowHandle[Any, Any], i
             ).first()
             if admin is None:
                 raise SetupFailed("expected an admin user in the helpdesk demo rows, found none")
-            ticket = await connection.scalar(
-                select(Ticket.id)
-                .where(Ticket.organisation == admin.organisation, Ticket.priority == "urgent")
-                # Not open first: escalate_stale leaves those alone, so no race over them.
-                .order_by(Ticket.status == "open", Ticket.id)
+            # Not open first: escalate_stale leaves those alone, so no race over them.
+            urgent = select(Ticket.id, Ticket.organisation).where(Ticket.priority == "urgent")
+            urgent = urgent.order_by(Ticket.status == "open", Ticket.id)
+            mine = (
+                await connection.execute(urgent.where(Ticket.organisation == admin.organisation))
+            ).first()
+            other = (
+                None
+                if mine is None
+                else (await connection.execute(urgent.where(Ticket.id != mine.id))).first()
             )
-            if ticket is None:
-                raise SetupFailed(
-                    f"expected an urgent ticket of {admin.organisation} in the demo rows, "
-                    "found none"
-                )
     finally:
         await engine.dispose()
-    handle = await TriggerClient(stack.client, helpdesk).run_trigger(
-        (Ticket, ticket),
+    if mine is None or other is None:
+        raise SetupFailed(
+            f"expected two urgent tickets, one of {admin.organisation}, in the demo rows, "
+            f"found {0 if mine is None else 1}"
+        )
+    ember = TriggerClient(stack.client, helpdesk)
+    allowed = await ember.run_trigger(
+        (Ticket, mine.id),
         DIRECT_TRIGGER,
-        tenant=admin.organisation,
+        tenant=mine.organisation,
         actor_ref={"type": User.__tablename__, "id": admin.id},
     )
-    return handle, int(admin.id)
-
-
-async def run_chromium(args: list[str], profile: Path, timeout: float) -> str:
-    """Run headless Chromium with ``args``; return its stdout.
-
-    Raises:
-        SetupFailed: it failed or did not finish within ``timeout`` seconds (then it and
-            its helper processes are killed).
-    """
-    command = [
-        str(CHROMIUM),
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        f"--window-size={WINDOW}",
-        f"--virtual-time-budget={RENDER_BUDGET_MS}",
-        *args,
-    ]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # its own process group, so a timeout kills the helpers too
+    forbidden = await ember.run_trigger(
+        (Ticket, other.id), DIRECT_TRIGGER, tenant=other.organisation
     )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        raise SetupFailed(
-            f"expected Chromium to render within {timeout:g}s, found it still running; "
-            f"command: {' '.join(command)}"
-        ) from None
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-    if process.returncode != 0:
-        tail = stderr.decode(errors="replace")[-2000:]
-        raise SetupFailed(
-            f"expected Chromium to exit 0, found {process.returncode}; "
-            f"command: {' '.join(command)}\n{tail}"
-        )
-    return stdout.decode(errors="replace")
-
-
-def fresh_files(*paths: Path) -> None:
-    """Make the directories of ``paths`` and remove older files there."""
-    for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-
-
-def written(path: Path) -> bool:
-    """Whether ``path`` is a non-empty file."""
-    return path.is_file() and path.stat().st_size > 0
-
-
-async def render(url: str, screenshot: Path, scratch: Path) -> Page:
-    """Screenshot ``url`` to ``screenshot``; return the page with its rendered DOM.
-
-    One Chromium run with a fresh profile. A DOM kept by an earlier failure is removed.
-    """
-    fresh_files(screenshot, screenshot.with_suffix(".html"))
-    profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=scratch))
-    dom = await run_chromium(
-        [f"--screenshot={screenshot}", "--dump-dom", url], profile, CHROMIUM_TIMEOUT
-    )
-    if not written(screenshot):
-        raise SetupFailed(f"expected Chromium to write {screenshot}, found no file")
-    return Page(url, screenshot, dom)
-
-
-def check_list(page: Page) -> int:
-    """How many record workflow ids the list page shows.
-
-    Raises:
-        CheckFailed: it shows no record workflow.
-    """
-    prefix = record_id_prefix()
-    ids = page.dom.count(prefix)
-    types = page.dom.count(naming.RECORD_WORKFLOW)
-    if not ids or not types:
-        raise CheckFailed(
-            f"expected the workflow list at {page.url} to show {TRIGGER} record workflows "
-            f"(ids starting {prefix!r}, type {naming.RECORD_WORKFLOW!r}), found {ids} ids and "
-            f"{types} type names; see {page.screenshot} and {page.keep_dom()}"
-        )
-    return ids
-
-
-def check_search_attributes(page: Page, workflow_id: str) -> None:
-    """The page must show ``workflow_id``, Ember's search attributes and the trigger.
-
-    Raises:
-        CheckFailed: something is missing.
-    """
-    expected = [workflow_id, *naming.SEARCH_ATTRIBUTES, TRIGGER, RESOURCE]
-    missing = [text for text in expected if text not in page.dom]
-    if missing:
-        raise CheckFailed(
-            f"expected the search attributes tab at {page.url} to show {expected}, "
-            f"found {missing} missing; see {page.screenshot} and {page.keep_dom()}"
-        )
-
-
-def check_user_metadata(page: Page, workflow_id: str, summary: str) -> None:
-    """The page must show ``workflow_id`` and its summary line (trigger, record, tenant).
-
-    Raises:
-        CheckFailed: something is missing.
-    """
-    # The UI renders the summary in an iframe whose address carries it, URL-encoded.
-    shown = unquote(html.unescape(page.dom)) if "user-metadata-summary" in page.dom else ""
-    missing = [text for text in (workflow_id, summary) if text not in shown]
-    if missing:
-        raise CheckFailed(
-            f"expected the user metadata tab at {page.url} to show the summary {summary!r}, "
-            f"found {missing} missing; see {page.screenshot} and {page.keep_dom()}"
-        )
-
-
-def check_memo(page: Page, workflow_id: str, admin: int) -> None:
-    """The page must show ``workflow_id`` and the actor reference in its memo.
-
-    Raises:
-        CheckFailed: something is missing.
-    """
-    expected = [workflow_id, "actor", "ref", User.__tablename__, str(admin)]
-    missing = [text for text in expected if text not in page.dom]
-    if missing:
-        raise CheckFailed(
-            f"expected the memo tab at {page.url} to show the actor reference "
-            f'{{"ref": {{"type": "{User.__tablename__}", "id": {admin}}}}}, found {missing} '
-            f"missing; see {page.screenshot} and {page.keep_dom()}"
-        )
+    return DirectRuns(allowed, int(admin.id), forbidden)
 
 
 async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
     """Run the workflows the pages show, then render and check each page."""
-    direct, admin = await bounded(
-        start_direct_run(stack), f"the {DIRECT_TRIGGER} run to start", RPC_TIMEOUT
+    direct = await bounded(
+        start_direct_runs(stack), f"the {DIRECT_TRIGGER} runs to start", RPC_TIMEOUT
     )
     count = await bounded(
         wait_for_records(stack.client, WORKFLOWS_TIMEOUT),
@@ -366,8 +219,21 @@ async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
         WORKFLOWS_TIMEOUT + RPC_TIMEOUT,
     )
     logger.info("%d %s record workflows completed", count, TRIGGER)
-    outcome = await bounded(direct.result(), f"the {DIRECT_TRIGGER} run", WORKFLOWS_TIMEOUT)
-    logger.info("direct run %s by user %d: %s", direct.id, admin, outcome)
+    for handle in (direct.allowed, direct.forbidden):
+        outcome = await bounded(handle.result(), f"the {DIRECT_TRIGGER} run", WORKFLOWS_TIMEOUT)
+        logger.info("direct run %s: %s", handle.id, outcome_text(outcome))
+        if handle is direct.forbidden and outcome.status != "discarded":
+            raise SetupFailed(f"expected {handle.id} to be discarded (forbidden), found {outcome}")
+
+    query = not_succeeded_query(helpdesk)
+    await bounded(
+        wait_listed(stack.client, query, direct.forbidden.id),
+        f"{direct.forbidden.id} listed by {query!r}",
+        WORKFLOWS_TIMEOUT,
+    )
+    page = await render(stack.workflows_url(query), results / "ui-failed.png", scratch)
+    check_not_succeeded(page, direct.forbidden.id)
+    logger.info("runs that did not succeed shown: %s", page.screenshot)
 
     query = f'{naming.TRIGGER_ATTRIBUTE}="{TRIGGER}"'
     url = f"{stack.ui_url}/namespaces/{NAMESPACE}/workflows?query={quote(query)}"
@@ -378,7 +244,7 @@ async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
         first_record(stack.client), "a record workflow listed", RPC_TIMEOUT
     )
     record = await bounded(
-        stack.client.get_workflow_handle(workflow_id).describe(), "a record run", RPC_TIMEOUT
+        stack.client.get_workflow_handle(workflow_id).outcome_text(), "a record run", RPC_TIMEOUT
     )
     summary = await record.static_summary()
     if not summary:
@@ -393,11 +259,12 @@ async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
     check_user_metadata(page, workflow_id, summary)
     logger.info("summary of %s shown: %s", workflow_id, page.screenshot)
 
-    description = await bounded(direct.describe(), "the direct run described", RPC_TIMEOUT)
-    url = workflow_url(stack.ui_url, direct.id, description.run_id, "memo")
+    allowed = direct.allowed
+    description = await bounded(allowed.outcome_text(), "the direct run described", RPC_TIMEOUT)
+    url = workflow_url(stack.ui_url, allowed.id, description.run_id, "memo")
     page = await render(url, results / "ui-memo.png", scratch)
-    check_memo(page, direct.id, admin)
-    logger.info("memo of %s shown: %s", direct.id, page.screenshot)
+    check_memo(page, allowed.id, direct.admin)
+    logger.info("memo of %s shown: %s", allowed.id, page.screenshot)
 
 
 async def check(results: Path) -> None:

@@ -25,6 +25,8 @@ CHUNK_WORKFLOW = "ember.ChunkTrigger"
 BULK_CHUNK_WORKFLOW = "ember.BulkChunkTrigger"
 SCAN_WORKFLOW = "ember.TriggerScan"
 SCHEDULED_ACTION_WORKFLOW = "ember.ScheduledAction"
+RUN_FAILED_ERROR = "ember.RunFailed"
+"""Failure type of record and chunk runs that end failed or discarded (Temporal status Failed)."""
 RUN_NOW_SIGNAL = "run_now"
 STATE_QUERY = "state"
 

@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError
 
 from activities.attributes import OUTCOME_KEY
 from activities.metrics import count_runs
+from activities.run_results import run_failure
 from activities.types import (
     ActionRequest,
     ChunkItem,
@@ -91,6 +92,8 @@ class ChunkTriggerWorkflow:
             )
         self._finished = True
         finish_chunk(run, progress.result)
+        if ended_failed := run_failure(progress.result):  # a record failed or discarded
+            raise ended_failed
         return progress.result
 
     async def _act(

@@ -14,6 +14,7 @@ from temporalio.service import TLSConfig
 from activities.actors import actor_memo
 from activities.dispatch import RunStart, build_record_run, start_many
 from activities.run_ids import record_run_id
+from activities.run_results import RunHandle
 from activities.scan_types import ScanSummary
 from activities.types import Outcome
 from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
@@ -161,11 +162,13 @@ class TriggerClient:
         tenant: str | None = None,
         input: dict[str, Any] | None = None,
         actor_ref: ActorRef | None = None,
-    ) -> WorkflowHandle[Any, Outcome]:
+    ) -> RunHandle[Outcome]:
         """Run ``trigger`` for ``record`` now (signal-with-start).
 
         Starts the record's run, or signals ``run_now`` to the one already
         running with the same input (waking it if it snoozes) and returns its handle.
+        ``await handle.result()`` gives the run's ``Outcome``, also for a run that
+        ended ``failed`` or ``discarded`` (Temporal status Failed).
 
         Args:
             record: a model instance, or ``(Model, pk)``.
@@ -189,12 +192,13 @@ class TriggerClient:
         start = self.build_run(
             record, trigger, actor=actor, tenant=tenant, input=input, actor_ref=actor_ref
         )
-        return await self.client.start_workflow(
+        handle = await self.client.start_workflow(
             start.workflow,
             start.input,
             start_signal=naming.RUN_NOW_SIGNAL,
             **start.start_options(),
         )
+        return RunHandle.of(self.client, handle, Outcome)
 
     async def run_triggers(
         self,
@@ -204,7 +208,7 @@ class TriggerClient:
         actor: Any = None,
         tenant: str | None = None,
         input: dict[str, Any] | None = None,
-    ) -> list[WorkflowHandle[Any, Outcome]]:
+    ) -> list[RunHandle[Outcome]]:
         """Start (or join) runs for many records, batched with bounded concurrency.
 
         Every record is checked before anything starts (``RunIdTooLong``: a
@@ -220,7 +224,7 @@ class TriggerClient:
         by_tenant: dict[str | None, list[str]] = {}
         for target in targets:
             by_tenant.setdefault(target.tenant, []).append(target.key)
-        handles: list[WorkflowHandle[Any, Outcome]] = []
+        handles: list[RunHandle[Outcome]] = []
         for group_tenant, keys in by_tenant.items():
 
             def memo_for(key: str, tenant: str | None = group_tenant) -> dict[str, Any] | None:

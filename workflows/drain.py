@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError
 
+from activities.run_results import RunHandle
 from activities.scan_types import COLLECT_LIMIT, ScanSummary
 from activities.types import ChunkOutcome, Outcome, ScheduledOutcome
 from registry import EmberError, Trigger, naming
@@ -74,7 +75,8 @@ def outcomes_of(result: Outcome | ChunkOutcome | ScheduledOutcome) -> list[Outco
 def scan_handles(
     client: Client, trigger: Trigger, summary: ScanSummary, prefix: str
 ) -> list[WorkflowHandle[Any, Any]]:
-    """Handles of the record and chunk runs a drain's scan started.
+    """Handles of the record and chunk runs a drain's scan started (their ``result()``
+    is the outcome also for runs that ended Failed).
 
     Raises:
         DrainTooLarge: the scan started more runs than it could name.
@@ -91,13 +93,12 @@ def scan_handles(
     names = (trigger.domain_name, trigger.resource.name, trigger.name)
     for runs in summary.collected.tenants:
         handles += [
-            client.get_workflow_handle(
-                trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome
-            )
+            RunHandle(client, trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome)
             for key in runs.records
         ]
         handles += [
-            client.get_workflow_handle(
+            RunHandle(
+                client,
                 naming.chunk_workflow_id(*names, runs.tenant, first, last, prefix=prefix),
                 result_type=ChunkOutcome,
             )

@@ -11,6 +11,7 @@ from temporalio import workflow
 
 from activities.attributes import OUTCOME_KEY
 from activities.metrics import SCAN_TO_START, count_runs, record_latency
+from activities.run_results import run_failure
 from activities.types import (
     ActionRequest,
     FailureInfo,
@@ -87,6 +88,8 @@ class RecordTriggerWorkflow:
         else:
             outcome = Outcome(ended.status, ended.attempt, reason=ended.reason)  # type: ignore[arg-type]
         self._finish(run, outcome)
+        if ended_failed := run_failure(outcome):  # failed or discarded: Temporal status Failed
+            raise ended_failed
         return outcome
 
     async def _sleep(self, run: RecordRun, seconds: float) -> None:

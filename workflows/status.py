@@ -15,7 +15,6 @@ from temporalio.service import RPCError
 
 from activities.records import matching_count_query
 from activities.runtime import create_engine
-from activities.types import Outcome
 from registry import Domain, ScheduledAction, Trigger, naming
 from registry.options import DEFAULT_TIME_ZONE
 from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
@@ -24,6 +23,7 @@ from workflows.settings import Settings
 RECENT = timedelta(hours=24)
 OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")
 PROGRESS_EVERY = 3.0
+NOT_SUCCEEDED_STATUSES = ("Failed", "Terminated", "TimedOut", "Canceled")
 
 
 @dataclass
@@ -56,6 +56,27 @@ class TriggerStatus:
         label = "last_run" if self.scheduled_action else "last_scan"
         when = f' cron="{self.cron}" timezone={self.timezone}' if self.cron else ""
         return f"{self.line()} {label}={last}{when}"
+
+
+def not_succeeded_query(domain: Domain, task_queue_prefix: str = "") -> str:
+    """Visibility query of ``domain``'s record and chunk runs that ended without succeeding.
+
+    Those that closed with Temporal status Failed (outcome ``failed`` or ``discarded``),
+    that Temporal ended (terminated, timed out, cancelled), and those whose failure
+    on_error handled (``errored_handled``, status Completed).
+    """
+    quoted = naming.visibility_literal
+    ids = quoted(naming.domain_prefix(domain.name, task_queue_prefix))
+    kinds = ", ".join(
+        quoted(kind)
+        for kind in (naming.RECORD_WORKFLOW, naming.CHUNK_WORKFLOW, naming.BULK_CHUNK_WORKFLOW)
+    )
+    ended = ", ".join(quoted(status) for status in NOT_SUCCEEDED_STATUSES)
+    return (
+        f"WorkflowId STARTS_WITH {ids} AND WorkflowType IN ({kinds}) "
+        f"AND (ExecutionStatus IN ({ended}) "
+        f"OR {naming.OUTCOME_ATTRIBUTE} = {quoted('errored_handled')})"
+    )
 
 
 async def trigger_status(
@@ -128,15 +149,6 @@ async def domain_status(
         await trigger_status(client, engine, declaration, task_queue_prefix)
         for declaration in declarations
     ]
-
-
-def outcome_line(outcome: Outcome) -> str:
-    """``succeeded``, ``discarded: forbidden``, ``failed: RuntimeError: boom``..."""
-    error = f"{outcome.error.type}: {outcome.error.message}" if outcome.error else None
-    if outcome.reason and error and outcome.error and outcome.error.message != outcome.reason:
-        return f"{outcome.status}: {outcome.reason} ({error})"
-    detail = outcome.reason or error
-    return f"{outcome.status}: {detail}" if detail else outcome.status
 
 
 async def outbox_line(engine: AsyncEngine, domain: Domain) -> str:

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.run_results import RunHandle
 from activities.types import NO_LONGER_APPLIES, Outcome
 from tests.faults.ledger_app import PENDING, FaultItem, LedgerEntry
 from tests.faults.report import verify
@@ -45,7 +46,7 @@ def layout(rows: int) -> tuple[range, range, range]:
 
 async def last_outcome(client: Client, workflow_id: str) -> Outcome | None:
     """The record run's outcome, or None when no run was ever started."""
-    handle = client.get_workflow_handle(workflow_id, result_type=Outcome)
+    handle = RunHandle(client, workflow_id, result_type=Outcome)
     try:
         outcome: Outcome = await handle.result()
     except RPCError as error:

@@ -6,7 +6,8 @@ The checks, applied after every fault:
   for an effect has it (``lost``), none has an effect its plan does not call for, and in
   particular on_error never ran for a record whose action was not meant to fail
   (``compensated``: an outage used its attempts);
-- Temporal: every record run has ended (none running, failed, timed out or terminated),
+- Temporal: every record run has ended (none running, timed out or terminated, none
+  Failed but as Ember ends runs ``failed`` or ``discarded``: with that ``EmberOutcome``),
   each has an ``EmberOutcome``, and the last run of each record ended as its plan says,
   or ``cancelled`` because a retry found the record already acted on (the worker died
   after the commit and before Temporal heard of it: ``rechecked``).
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.attributes import OUTCOME_KEY
+from activities.run_results import FAILING, RunHandle
 from activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
 from registry import Domain, Trigger, ember_metadata, naming
 from tests.faults.ledger_app import (
@@ -46,6 +48,7 @@ from workflows.testing.servers import LocalPostgres
 
 LOST_REPORTS = {("cancelled", NO_LONGER_APPLIES), ("discarded", "on_error_failed")}
 ENDED = {WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW}
+FAILED = WorkflowExecutionStatus.FAILED
 INSERT_BATCH = 5000
 VISIBILITY_LAG = 30.0
 PROGRESS_EVERY = 30.0
@@ -199,7 +202,7 @@ async def check_runs(
             # Acted on (the ledger says so), then the report of it was lost: the retry
             # found the record no longer matching, or on_error committed after its
             # attempt had timed out. The designed outcomes; the effect happened once.
-            result = await client.get_workflow_handle(workflow_id, result_type=Outcome).result()
+            result = await RunHandle(client, workflow_id, result_type=Outcome).result()
             if (found, result.reason) in LOST_REPORTS:
                 rechecked += 1
                 continue
@@ -224,6 +227,12 @@ class _Listing:
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
+def ended(status: WorkflowExecutionStatus | None, outcome: str | None) -> bool:
+    """Whether a run ended as Ember ends runs: Completed (or continued as new), or Failed
+    with the outcome ``failed`` or ``discarded``; not timed out, terminated or cancelled."""
+    return status in ENDED or (status == FAILED and outcome in FAILING)
+
+
 async def _list_runs(client: Client, workload: Workload) -> _Listing:
     """Every record run of the workload as visibility lists it; the last run per record."""
     query = (
@@ -234,9 +243,9 @@ async def _list_runs(client: Client, workload: Workload) -> _Listing:
     async for execution in client.list_workflows(query, page_size=1000):
         listing.runs += 1
         outcome = execution.typed_search_attributes.get(OUTCOME_KEY)
-        if execution.status not in ENDED:
+        if not ended(execution.status, outcome):
             listing.unended.append(f"{execution.id} ({execution.status})")
-        elif execution.status == WorkflowExecutionStatus.COMPLETED:
+        elif execution.status != WorkflowExecutionStatus.CONTINUED_AS_NEW:
             if outcome is None:
                 listing.without_outcome.append(execution.id)
             listing.outcomes[outcome or "-"] += 1
@@ -410,19 +419,22 @@ async def check_chunk_runs(
         f"AND WorkflowId STARTS_WITH '{workload.trigger.schedule_id}/'"
     )
     executions = [execution async for execution in client.list_workflows(query, page_size=1000)]
-    unended = [f"{e.id} ({e.status})" for e in executions if e.status not in ENDED]
+    finished, unended = [], []
+    for e in executions:
+        if ended(e.status, e.typed_search_attributes.get(OUTCOME_KEY)):
+            finished.append(e)
+        else:
+            unended.append(f"{e.id} ({e.status})")
     gate = asyncio.Semaphore(concurrency)
 
     async def result(workflow_id: str, run_id: str) -> ChunkOutcome:
         async with gate:
-            handle = client.get_workflow_handle(
-                workflow_id, run_id=run_id, result_type=ChunkOutcome
-            )
+            handle = RunHandle(client, workflow_id, run_id=run_id, result_type=ChunkOutcome)
             outcome: ChunkOutcome = await handle.result()
             return outcome
 
     completed = sorted(
-        (e for e in executions if e.status == WorkflowExecutionStatus.COMPLETED),
+        (e for e in finished if e.status != WorkflowExecutionStatus.CONTINUED_AS_NEW),
         key=lambda e: e.start_time,
     )
     results = await asyncio.gather(*(result(e.id, e.run_id) for e in completed))

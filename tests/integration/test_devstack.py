@@ -24,9 +24,11 @@ from sqlalchemy.sql import Executable
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Organisation, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
 from registry.naming import SEARCH_ATTRIBUTES
+from workflows.status import not_succeeded_query
 from workflows.testing.devstack import DevStack, free_port, stop_leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,7 +234,7 @@ async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(r
     assert "PostgreSQL    postgresql+psycopg://" in text_out
     state = root.resolve()  # noqa: ASYNC240 (no I/O: the path is absolute)
     assert f"(server log: {state / 'temporal.log'})" in text_out
-    assert failed_query == "EmberOutcome IN ('failed', 'discarded', 'errored_handled')"
+    assert failed_query == not_succeeded_query(helpdesk)
     assert failed_link.startswith(f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?")
     url = next(line for line in printed if "PostgreSQL  " in line).split()[-1]
     assert f"host={state / 'postgres'}" in url

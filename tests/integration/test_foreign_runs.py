@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.dispatch import record_run
+from activities.run_results import RunHandle
 from activities.types import FOREIGN_DOMAIN_ERROR, Outcome
 from registry import naming
 from tests.integration.support import add_tickets, escalating, running, ticket_values
@@ -28,7 +29,7 @@ async def test_a_worker_refuses_a_run_of_another_domain_without_retrying_it(
             task_queue=naming.task_queue(ours.domain_name, ours.queue),
             result_type=Outcome,
         )
-        outcome = await handle.result()
+        outcome = await RunHandle.of(dev_env.client, handle, Outcome).result()
     assert (outcome.status, outcome.attempts) == ("failed", 1), "not retried"
     assert outcome.error is not None and outcome.error.type == FOREIGN_DOMAIN_ERROR
     assert f"found {theirs.domain_name!r}" in outcome.error.message

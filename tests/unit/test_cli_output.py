@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
+from activities.run_results import outcome_text
 from activities.types import FailureInfo, Outcome
 from registry import InvalidArgument
 from worker import actor_ref_option, for_command_line
 from workflows.settings import Settings
-from workflows.status import outcome_line
 from workflows.testing.devstack import export_line
 
 
@@ -42,7 +42,7 @@ from workflows.testing.devstack import export_line
     ],
 )
 def test_an_outcome_is_shown_with_its_reason_or_error(outcome: Outcome, line: str) -> None:
-    assert outcome_line(outcome) == line
+    assert outcome_text(outcome) == line
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.records import enter_tenant, record_query
+from activities.run_results import RunHandle
 from activities.types import Outcome
 from registry import Trigger
 from registry.lookup import record_model
@@ -84,7 +85,7 @@ async def assert_triggered(
     resolved = resolve_trigger(ember.domain, trigger, record_model(record))
     target = record_target(resolved, record, tenant, None)
     workflow_id = resolved.workflow_id(target.tenant, target.key, ember.task_queue_prefix)
-    handle = ember.client.get_workflow_handle(workflow_id, result_type=Outcome)
+    handle = RunHandle(ember.client, workflow_id, result_type=Outcome)
     try:
         description = await handle.describe()
     except RPCError as error:

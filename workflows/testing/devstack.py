@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from registry import Domain, create_ember_tables, naming
 from workflows.settings import Settings
+from workflows.status import not_succeeded_query
 from workflows.testing.extras import needs
 from workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
 
@@ -130,10 +131,6 @@ async def scan_now(worker: EmberWorker) -> None:
             await worker.client.get_schedule_handle(schedule_id).trigger()
 
 
-NOT_SUCCEEDED = ("failed", "discarded", "errored_handled")
-"""Outcomes the dev stack's second UI link lists."""
-
-
 def export_line(settings: Settings) -> str:
     """``export EMBER_APP=... EMBER_DATABASE_URL='...' ...``: what other commands need."""
     values = {
@@ -215,6 +212,10 @@ class DevStack:
         """Address of the Temporal web UI."""
         return f"http://{HOST}:{self.ui_port}"
 
+    def workflows_url(self, query: str) -> str:
+        """Address of the UI's workflow list filtered by the visibility ``query``."""
+        return f"{self.ui_url}/namespaces/default/workflows?query={quote(query)}"
+
     @property
     def client(self) -> Client:
         """A Temporal client connected to the dev server (namespace ``default``)."""
@@ -228,8 +229,7 @@ class DevStack:
         quoted = naming.visibility_literal
         runs = f"{self.ui_url}/namespaces/default/workflows?query="
         record_runs = quote(f"WorkflowType={quoted(naming.RECORD_WORKFLOW)}")
-        outcomes = ", ".join(quoted(outcome) for outcome in NOT_SUCCEEDED)
-        not_succeeded = quote(f"{naming.OUTCOME_ATTRIBUTE} IN ({outcomes})")
+        not_succeeded = quote(not_succeeded_query(domain, settings.task_queue_prefix))
         signing = (
             "\n  (and EMBER_ACTOR_SIGNING_KEY, as set here)" if settings.actor_signing_key else ""
         )
