@@ -244,7 +244,7 @@ async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
         first_record(stack.client), "a record workflow listed", RPC_TIMEOUT
     )
     record = await bounded(
-        stack.client.get_workflow_handle(workflow_id).outcome_text(), "a record run", RPC_TIMEOUT
+        stack.client.get_workflow_handle(workflow_id).describe(), "a record run", RPC_TIMEOUT
     )
     summary = await record.static_summary()
     if not summary:
@@ -260,7 +260,7 @@ async def check_pages(stack: DevStack, results: Path, scratch: Path) -> None:
     logger.info("summary of %s shown: %s", workflow_id, page.screenshot)
 
     allowed = direct.allowed
-    description = await bounded(allowed.outcome_text(), "the direct run described", RPC_TIMEOUT)
+    description = await bounded(allowed.describe(), "the direct run described", RPC_TIMEOUT)
     url = workflow_url(stack.ui_url, allowed.id, description.run_id, "memo")
     page = await render(url, results / "ui-memo.png", scratch)
     check_memo(page, allowed.id, direct.admin)
