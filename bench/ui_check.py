@@ -48,7 +48,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 
-from activities.run_results import RunHandle
+from activities.run_results import RunHandle, outcome_text
 from activities.types import Outcome
 from bench.chromium import CHROMIUM, SetupFailed, render
 from bench.ui_pages import (
