@@ -82,13 +82,16 @@ class RunHandle(WorkflowHandle[Any, R]):
             result_type=result_type,
         )
         self.outcome_type = result_type
+        self._started: WorkflowHandle[Any, Any] | None = None
 
     @classmethod
     def of(
         cls, client: Client, handle: WorkflowHandle[Any, Any], result_type: type[R]
     ) -> RunHandle[R]:
-        """``handle`` (from ``Client.start_workflow``) as a RunHandle."""
-        return cls(
+        """``handle`` (from ``Client.start_workflow``) as a RunHandle; its ``result()``
+        still waits through ``handle`` (on the time-skipping test server, that lets the
+        server skip time while it waits)."""
+        run = cls(
             client,
             handle.id,
             result_type=result_type,
@@ -96,6 +99,8 @@ class RunHandle(WorkflowHandle[Any, R]):
             result_run_id=handle.result_run_id,
             first_execution_run_id=handle.first_execution_run_id,
         )
+        run._started = handle
+        return run
 
     async def result(
         self,
@@ -105,17 +110,23 @@ class RunHandle(WorkflowHandle[Any, R]):
         rpc_timeout: timedelta | None = None,
     ) -> R:
         """The run's result (see the class); waits until the run ends."""
+        options: dict[str, Any] = {
+            "follow_runs": follow_runs,
+            "rpc_metadata": rpc_metadata,
+            "rpc_timeout": rpc_timeout,
+        }
         try:
-            return await super().result(
-                follow_runs=follow_runs, rpc_metadata=rpc_metadata, rpc_timeout=rpc_timeout
-            )
+            if self._started is not None:
+                started: R = await self._started.result(**options)
+                return started
+            return await super().result(**options)
         except WorkflowFailureError as error:
             carried = _carried_result(error)
             if carried is None:
                 raise
             converter: PayloadConverter = self._data_converter.payload_converter
-            result: R = converter.from_payloads(carried, [self.outcome_type])[0]
-            return result
+            decoded: R = converter.from_payloads(carried, [self.outcome_type])[0]
+            return decoded
 
 
 def _carried_result(error: WorkflowFailureError) -> list[Payload] | None:

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.messages import MESSAGE_LIMIT
+from activities.run_results import RunHandle
 from activities.types import ChunkOutcome, Outcome
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, naming
@@ -47,7 +48,7 @@ async def test_a_chunk_of_huge_failure_messages_runs_each_action_once_and_cuts_t
         chunk_id = naming.chunk_workflow_id(
             domain.name, "tickets", "shout", None, str(ids[0]), str(ids[-1])
         )
-        handle = dev_env.client.get_workflow_handle(chunk_id, result_type=ChunkOutcome)
+        handle = RunHandle(dev_env.client, chunk_id, result_type=ChunkOutcome)
         result = await asyncio.wait_for(handle.result(), RESULT_WAIT)
     assert calls == dict.fromkeys(ids, 1)
     assert {outcome.status for outcome in result.outcomes.values()} == {"failed"}

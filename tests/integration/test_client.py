@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from temporalio.testing import WorkflowEnvironment
 
-import activities.types
+import activities.scan_types
 from examples.helpdesk.models import Ticket, User
 from registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqueue_trigger
 from registry.targets import PAYLOAD_LIMIT
@@ -154,7 +154,7 @@ async def test_a_drain_too_large_to_wait_for_says_so_and_its_runs_still_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = await add_tickets(engine, 30)
-    monkeypatch.setattr(activities.types, "COLLECT_LIMIT", 50)  # about ten keys
+    monkeypatch.setattr(activities.scan_types, "COLLECT_LIMIT", 50)  # about ten keys
     trigger = escalating()
     async with running(trigger.resource.domain, dev_env, database_url) as ember:
         with pytest.raises(DrainTooLarge, match=r"found .*escalate starting 30 runs"):

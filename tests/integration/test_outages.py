@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from activities.run_results import RunHandle
 from activities.types import UNAVAILABLE_ERROR, ChunkOutcome, Outcome
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, Trigger, naming
@@ -155,7 +156,7 @@ async def test_a_chunk_record_outage_outlasting_the_retries_ends_failed_unavaila
         chunk_id = naming.chunk_workflow_id(
             domain.name, "tickets", "t", None, str(ids[0]), str(ids[-1])
         )
-        handle = test_env.client.get_workflow_handle(chunk_id, result_type=ChunkOutcome)
+        handle = RunHandle(test_env.client, chunk_id, result_type=ChunkOutcome)
         for _ in range(60):  # a handle not from start_workflow does not skip time itself
             if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
                 break
