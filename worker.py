@@ -4,7 +4,7 @@
     python worker.py dev          # embedded Postgres + Temporal dev server + worker
     ember run --app myapp.triggers:domain   # the same, as the installed console script
 
-``workflows.worker.EmberWorker(domain, settings)`` runs the same in code, for tests and
+``ember.EmberWorker(domain, settings)`` runs the same in code, for tests and
 embedding.
 """
 
@@ -23,8 +23,8 @@ from typing import Any, NoReturn
 
 from temporalio.client import Client, WorkflowFailureError
 
-from activities.runtime import create_engine
-from registry import (
+from ember.activities.runtime import create_engine
+from ember.registry import (
     Domain,
     EmberError,
     InvalidArgument,
@@ -33,20 +33,20 @@ from registry import (
     Trigger,
     UnknownDeclaration,
 )
-from workflows.client import TriggerClient
-from workflows.connection import connect_with
-from workflows.drain import ended_without_outcome
-from workflows.logs import use_json_logs
-from workflows.schedules import describe_schedules, sync_schedules
-from workflows.settings import (
+from ember.workflows.client import TriggerClient
+from ember.workflows.connection import connect_with
+from ember.workflows.drain import ended_without_outcome
+from ember.workflows.logs import use_json_logs
+from ember.workflows.schedules import describe_schedules, sync_schedules
+from ember.workflows.settings import (
     Settings,
     add_setting_options,
     settings_from,
     unknown_variable_warnings,
 )
-from workflows.startup import database_errors, load_domain, load_seed, prepare_database
-from workflows.status import domain_status, outbox_line, outcome_line, show_progress
-from workflows.worker import EmberWorker, run_until_signalled
+from ember.workflows.startup import database_errors, load_domain, load_seed, prepare_database
+from ember.workflows.status import domain_status, outbox_line, outcome_line, show_progress
+from ember.workflows.worker import EmberWorker, run_until_signalled
 
 logger = logging.getLogger("ember.worker")
 
@@ -135,7 +135,7 @@ def describe_registry(domain: Domain) -> str:
 
 async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
-    from workflows.testing.devstack import DevStack, scan_now
+    from ember.workflows.testing.devstack import DevStack, scan_now
 
     domain = load_domain(base.app)
     seed = load_seed(args.seed) if args.seed else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.deadline import Deadline
-from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
-from activities.transaction import Sessions, owned_sessions
-from activities.trigger_action import Attempt, TriggerActivities
-from activities.types import (
+from ember.activities.deadline import Deadline
+from ember.activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from ember.activities.transaction import Sessions, owned_sessions
+from ember.activities.trigger_action import Attempt, TriggerActivities
+from ember.activities.types import (
     TIMEOUT_ERROR,
     ActionRequest,
     ChunkItem,
@@ -18,8 +18,8 @@ from activities.types import (
     ChunkResult,
     FailureInfo,
 )
-from registry import Trigger, naming
-from registry.pacing import attempt_timeout
+from ember.registry import Trigger, naming
+from ember.registry.pacing import attempt_timeout
 
 
 class ChunkActivities:

@@ -16,8 +16,8 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from activities.attributes import search_attributes
-from activities.types import (
+from ember.activities.attributes import search_attributes
+from ember.activities.types import (
     ChunkOutcome,
     ChunkRun,
     DeclarationRef,
@@ -26,9 +26,9 @@ from activities.types import (
     RetrySpec,
     RunSource,
 )
-from registry import Backoff, InvalidArgument, Trigger, naming
-from registry.options import AttemptDuration
-from registry.pacing import longest_timeout
+from ember.registry import Backoff, InvalidArgument, Trigger, naming
+from ember.registry.options import AttemptDuration
+from ember.registry.pacing import longest_timeout
 
 SHOWN_KEY = 40  # characters of an oversized key an error shows
 
@@ -119,7 +119,7 @@ def retry_spec(
 ) -> RetrySpec:
     """Map Ember's attempts, backoff and timeout onto a Temporal retry policy's terms.
 
-    Functions of the attempt are evaluated by the worker (``registry.pacing``): the
+    Functions of the attempt are evaluated by the worker (``ember.registry.pacing``): the
     policy keeps the default spacing for retries the worker cannot pace (a lost
     worker), and the longest limit of any attempt as the activity's timeout.
     """

@@ -9,9 +9,9 @@ from typing import Any
 from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import DBAPIError
 
-from activities.deadline import AttemptTimedOut
-from activities.failures import LoggedFailure, OnFailure
-from activities.types import (
+from ember.activities.deadline import AttemptTimedOut
+from ember.activities.failures import LoggedFailure, OnFailure
+from ember.activities.types import (
     ACTOR_ERROR,
     DISCARD_ERROR,
     FORBIDDEN_ERROR,
@@ -19,9 +19,9 @@ from activities.types import (
     TIMEOUT_ERROR,
     ActionResult,
 )
-from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
-from registry.actions import Policy
-from registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
+from ember.registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
+from ember.registry.actions import Policy
+from ember.registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
 
 
 class NoLongerApplies(EmberError):

@@ -12,11 +12,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.runtime import Runtime as SdkRuntime
 
-from activities.dispatch import start_record_run
-from activities.metrics import OUTBOX_LAG, record_latency
-from activities.runtime import Runtime
-from registry.signing import Scope
-from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
+from ember.activities.dispatch import start_record_run
+from ember.activities.metrics import OUTBOX_LAG, record_latency
+from ember.activities.runtime import Runtime
+from ember.registry.signing import Scope
+from ember.registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 
 logger = logging.getLogger("ember.outbox")
 

@@ -11,13 +11,13 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.dispatch import RunPlan, plan_runs, start_chunk_run, start_many
-from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
-from activities.metrics import record_scan_page
-from activities.records import enter_tenant, run_tenant_column, scan_columns, scan_query
-from activities.runtime import Runtime
-from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
-from activities.types import (
+from ember.activities.dispatch import RunPlan, plan_runs, start_chunk_run, start_many
+from ember.activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from ember.activities.metrics import record_scan_page
+from ember.activities.records import enter_tenant, run_tenant_column, scan_columns, scan_query
+from ember.activities.runtime import Runtime
+from ember.activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
+from ember.activities.types import (
     ACTOR_ERROR,
     ScanPage,
     ScanPageRequest,
@@ -25,10 +25,10 @@ from activities.types import (
     TenantsRequest,
     TenantsResult,
 )
-from registry import ActorNotFound, ActorRef, Trigger, naming
-from registry.keys import encode_value
-from registry.signing import Records, Scope
-from registry.tenancy import TenantNotFound
+from ember.registry import ActorNotFound, ActorRef, Trigger, naming
+from ember.registry.keys import encode_value
+from ember.registry.signing import Records, Scope
+from ember.registry.tenancy import TenantNotFound
 
 logger = logging.getLogger("ember.activities")
 

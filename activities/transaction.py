@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from activities.deadline import Deadline
-from registry import Action
-from registry.errors import EmberError
+from ember.activities.deadline import Deadline
+from ember.registry import Action
+from ember.registry.errors import EmberError
 
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]

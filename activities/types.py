@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from activities.paging import TenantPaging
+from ember.activities.paging import TenantPaging
 
 OutcomeStatus = Literal[
     "succeeded", "cancelled", "snoozed", "failed", "discarded", "errored_handled"

@@ -2,9 +2,9 @@
 
     python -m bench.ui_check          # or: make ui-check
 
-Starts a :class:`~workflows.testing.devstack.DevStack` in a temporary root on free ports, runs an
-:class:`~workflows.worker.EmberWorker` for the helpdesk example against it, fires every
-trigger schedule once (:func:`workflows.testing.devstack.scan_now`), runs
+Starts a :class:`~ember.workflows.testing.devstack.DevStack` in a temporary root on free
+ports, runs an :class:`~ember.EmberWorker` for the helpdesk example against it, fires every
+trigger schedule once (:func:`ember.workflows.testing.devstack.scan_now`), runs
 ``escalate_urgent_now`` for one ticket as an admin (so one run carries an actor in its
 memo) and waits until some ``escalate_stale`` record workflows have completed. Then
 headless Chromium renders three UI pages and saves a screenshot of each in
@@ -47,14 +47,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client, WorkflowHandle
 
+from ember.registry import naming
+from ember.workflows.client import TriggerClient
+from ember.workflows.settings import Settings
+from ember.workflows.testing.devstack import DevStack, free_port, scan_now
+from ember.workflows.worker import EmberWorker
 from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
-from registry import naming
-from workflows.client import TriggerClient
-from workflows.settings import Settings
-from workflows.testing.devstack import DevStack, free_port, scan_now
-from workflows.worker import EmberWorker
 
 logger = logging.getLogger("ember.ui_check")
 T = TypeVar("T")

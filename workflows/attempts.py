@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
-from activities.types import (
+from ember.activities.types import (
     ACTOR_ERROR,
     DISCARD_ERROR,
     TIMEOUT_ERROR,

@@ -12,22 +12,22 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from activities.attributes import OUTCOME_KEY
-from activities.bulk_types import BulkRequest, BulkResult, BulkRun, BulkSelection
-from activities.types import (
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.bulk_types import BulkRequest, BulkResult, BulkRun, BulkSelection
+from ember.activities.types import (
     FORBIDDEN_ERROR,
     NO_LONGER_APPLIES,
     ChunkOutcome,
     FailureInfo,
     Outcome,
 )
-from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import LOCK_RETRY, failure_of, retry_policy
-from workflows.chunk import finish_chunk
-from workflows.compensation import DISCARDING, NO_ON_ERROR, unhandled
-from workflows.record import SNOOZES_PER_RUN
-from workflows.started import run_started_at
+from ember.registry import naming
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import LOCK_RETRY, failure_of, retry_policy
+from ember.workflows.chunk import finish_chunk
+from ember.workflows.compensation import DISCARDING, NO_ON_ERROR, unhandled
+from ember.workflows.record import SNOOZES_PER_RUN
+from ember.workflows.started import run_started_at
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)  # the activity heartbeats every 2 s
 

@@ -9,9 +9,9 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from activities.attributes import OUTCOME_KEY
-from activities.metrics import count_runs
-from activities.types import (
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.metrics import count_runs
+from ember.activities.types import (
     ActionRequest,
     ChunkItem,
     ChunkOutcome,
@@ -22,11 +22,11 @@ from activities.types import (
     Outcome,
     RetrySpec,
 )
-from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import LOCK_RETRY
-from workflows.compensation import compensate
-from workflows.started import run_started_at
+from ember.registry import naming
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import LOCK_RETRY
+from ember.workflows.compensation import compensate
+from ember.workflows.started import run_started_at
 
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")
 INFRASTRUCTURE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))

@@ -12,14 +12,14 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import TLSConfig
 
-from activities.actors import actor_memo
-from activities.dispatch import RunStart, build_record_run, record_run_id, start_many
-from activities.types import Outcome, ScanSummary, ScheduledOutcome
-from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
-from registry.actors import store_actor
-from registry.lookup import record_model
-from registry.signing import ANY, Scope, Signer
-from registry.targets import (
+from ember.activities.actors import actor_memo
+from ember.activities.dispatch import RunStart, build_record_run, record_run_id, start_many
+from ember.activities.types import Outcome, ScanSummary, ScheduledOutcome
+from ember.registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
+from ember.registry.actors import store_actor
+from ember.registry.lookup import record_model
+from ember.registry.signing import ANY, Scope, Signer
+from ember.registry.targets import (
     RecordLike,
     check_input,
     check_schema_tenant,
@@ -28,9 +28,9 @@ from registry.targets import (
     resolve_schedule,
     resolve_trigger,
 )
-from workflows.drain import TriggerRunSummary, scan_handles, wait_for_runs
-from workflows.schedules import scan_request, scheduled_run
-from workflows.settings import Settings
+from ember.workflows.drain import TriggerRunSummary, scan_handles, wait_for_runs
+from ember.workflows.schedules import scan_request, scheduled_run
+from ember.workflows.settings import Settings
 
 Target = Domain | Resource | Trigger | ScheduledAction | str
 DrainTarget = Target | Sequence[Target]
@@ -88,7 +88,7 @@ class TriggerClient:
         ``tls``: a ``TLSConfig``, or True/False to force TLS on or off (default:
         on with a client certificate, a server CA or an API key).
         """
-        from workflows.connection import connect
+        from ember.workflows.connection import connect
 
         client = await connect(
             address,
@@ -110,7 +110,7 @@ class TriggerClient:
         ``client``: an existing Temporal client, else one connected with the settings;
         ``options`` as for the constructor.
         """
-        from workflows.connection import connect_with
+        from ember.workflows.connection import connect_with
 
         return cls(
             client or await connect_with(settings),

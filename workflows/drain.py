@@ -13,8 +13,14 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError
 
-from activities.types import COLLECT_LIMIT, ChunkOutcome, Outcome, ScanSummary, ScheduledOutcome
-from registry import EmberError, Trigger, naming
+from ember.activities.types import (
+    COLLECT_LIMIT,
+    ChunkOutcome,
+    Outcome,
+    ScanSummary,
+    ScheduledOutcome,
+)
+from ember.registry import EmberError, Trigger, naming
 
 POLL = 0.2
 # At most this many result long-polls at once (the server caps concurrent long-polls per

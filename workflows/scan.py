@@ -8,8 +8,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from activities.paging import TenantPaging
-from activities.types import (
+from ember.activities.paging import TenantPaging
+from ember.activities.types import (
     TENANTS_NOT_FOUND_LISTED,
     DeclarationRef,
     ScanPage,
@@ -19,8 +19,8 @@ from activities.types import (
     TenantsRequest,
     TenantsResult,
 )
-from registry import naming
-from workflows.started import run_started_at
+from ember.registry import naming
+from ember.workflows.started import run_started_at
 
 PAGES_PER_RUN = 100
 PAGE_TIMEOUT = timedelta(minutes=10)

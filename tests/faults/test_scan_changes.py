@@ -21,12 +21,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import NO_LONGER_APPLIES, Outcome
+from ember.activities.types import NO_LONGER_APPLIES, Outcome
+from ember.workflows.client import TriggerClient
 from tests.faults.ledger_app import PENDING, FaultItem, LedgerEntry
 from tests.faults.report import verify
 from tests.faults.workload import Workload, settle, unique_config, until, wait_settled
 from tests.integration.support import running
-from workflows.client import TriggerClient
 
 SIZES = [
     pytest.param(300, id="300"),

@@ -25,9 +25,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.attributes import OUTCOME_KEY
-from activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
-from registry import Domain, Trigger, ember_metadata, naming
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
+from ember.registry import Domain, Trigger, ember_metadata, naming
+from ember.workflows.client import TriggerClient
+from ember.workflows.testing.databases import create_tables
+from ember.workflows.testing.servers import LocalPostgres
 from tests.faults.ledger_app import (
     PENDING,
     PLANS,
@@ -38,9 +41,6 @@ from tests.faults.ledger_app import (
     build_domain,
     plan_for,
 )
-from workflows.client import TriggerClient
-from workflows.testing.databases import create_tables
-from workflows.testing.servers import LocalPostgres
 
 LOST_REPORTS = {("cancelled", NO_LONGER_APPLIES), ("discarded", "on_error_failed")}
 ENDED = {WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW}

@@ -24,10 +24,10 @@ from sqlalchemy.sql import Executable
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from ember.registry.naming import SEARCH_ATTRIBUTES
+from ember.workflows.testing.devstack import DevStack, free_port, stop_leftovers
 from examples.helpdesk.models import Base, Organisation, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
-from registry.naming import SEARCH_ATTRIBUTES
-from workflows.testing.devstack import DevStack, free_port, stop_leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPDESK: dict[str, Any] = {"tables": [Base.metadata], "seed": seed_demo_rows}
@@ -114,7 +114,7 @@ HOLD_STACK = """
 import asyncio, sys
 from examples.helpdesk.models import Base
 from examples.helpdesk.seed import seed_demo_rows
-from workflows.testing.devstack import DevStack
+from ember.workflows.testing.devstack import DevStack
 
 async def hold() -> None:
     async with DevStack(

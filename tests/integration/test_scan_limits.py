@@ -10,10 +10,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import RunIdTooLong
-from activities.types import ScanSummary, ScheduledOutcome
+from ember.activities.dispatch import RunIdTooLong
+from ember.activities.types import ScanSummary, ScheduledOutcome
+from ember.registry import ActionContext, Domain, Trigger, naming
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Trigger, naming
 from tests.integration.support import add_tickets, running, unique_domain
 
 

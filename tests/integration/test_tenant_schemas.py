@@ -13,10 +13,10 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import start_record_run
-from activities.types import Outcome, ScanSummary, ScheduledOutcome
-from registry import ActionContext, Domain, Trigger, enqueue_trigger
-from registry.tables import outbox
+from ember.activities.dispatch import start_record_run
+from ember.activities.types import Outcome, ScanSummary, ScheduledOutcome
+from ember.registry import ActionContext, Domain, Trigger, enqueue_trigger
+from ember.registry.tables import outbox
 from tests.integration.support import running, unique_domain
 from tests.integration.tenant_schemas import (
     DECOY_ROWS,

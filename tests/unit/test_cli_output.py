@@ -7,12 +7,12 @@ import subprocess
 
 import pytest
 
-from activities.types import FailureInfo, Outcome
-from registry import InvalidArgument
-from worker import actor_ref_option, for_command_line
-from workflows.settings import Settings
-from workflows.status import outcome_line
-from workflows.testing.devstack import export_line
+from ember.activities.types import FailureInfo, Outcome
+from ember.registry import InvalidArgument
+from ember.worker import actor_ref_option, for_command_line
+from ember.workflows.settings import Settings
+from ember.workflows.status import outcome_line
+from ember.workflows.testing.devstack import export_line
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 No docker engine runs here, so the files are read the way `docker compose config` and
 `docker build` would read them, and checked against Ember's own rules: the worker's
-``EMBER_*`` environment is a valid :class:`workflows.settings.Settings`, its addresses
+``EMBER_*`` environment is a valid :class:`ember.Settings`, its addresses
 name the services that serve them, and services start in order.
 """
 
@@ -22,9 +22,9 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from workflows.settings import Settings
-from workflows.startup import load_domain
-from workflows.worker import DRAIN_TIMEOUT, EmberWorker
+from ember.workflows.settings import Settings
+from ember.workflows.startup import load_domain
+from ember.workflows.worker import DRAIN_TIMEOUT, EmberWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
