@@ -353,7 +353,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "worker.py") -> int:
 
 
 def run(prog: str = "ember") -> NoReturn:
-    """The ``ember`` console script and ``python worker.py``: ``main``, then exit at once."""
+    """The ``ember`` console script and ``python worker.py``: ``main``, then exit at once.
+
+    The current directory comes first on ``sys.path`` (as with ``python -m``), so ``--app
+    myapp.triggers:domain`` finds the project it is run in.
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         code = main(prog=prog)
     except SystemExit:  # --help, or a usage error: nothing has started yet
