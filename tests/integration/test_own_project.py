@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from ember.workflows.testing.devstack import free_port
+from tests.integration.printed import PrintedLines
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SECTION = "## Use Ember in your project"
@@ -178,18 +179,10 @@ async def test_ember_dev_prints_its_export_line_and_status_uses_it(project: Proj
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    assert process.stdout is not None
-    printed: list[str] = []
-
-    async def read_until(marker: str) -> None:
-        while not any(marker in line for line in printed):
-            line = await process.stdout.readline()  # type: ignore[union-attr]
-            assert line, f"ember dev ended before printing {marker!r}: {''.join(printed)}"
-            printed.append(line.decode())
-
+    printed = PrintedLines(process, "ember dev")
     try:
-        await asyncio.wait_for(read_until("Press Ctrl-C to stop."), 120)
-        export = next(line.strip() for line in printed if line.strip().startswith("export "))
+        await asyncio.wait_for(printed.until("Press Ctrl-C to stop."), 120)
+        export = printed.starting("export ")
         status = await asyncio.create_subprocess_exec(
             "sh",
             "-c",
@@ -201,18 +194,18 @@ async def test_ember_dev_prints_its_export_line_and_status_uses_it(project: Proj
         )
         status_out, status_err = await asyncio.wait_for(status.communicate(), 120)
         process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(read_until("ember: dev stack stopped"), 60)
+        await asyncio.wait_for(printed.until("ember: dev stack stopped"), 60)
         code = await asyncio.wait_for(process.wait(), 30)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
     assert shlex.split(export)[:2] == ["export", f"EMBER_APP={APP}"]
-    assert f"app           {APP} (1 trigger" in "".join(printed)
+    assert f"app           {APP} (1 trigger" in "".join(printed.lines)
     assert status.returncode == 0, status_err.decode()
     lines = status_out.decode().splitlines()
     assert any(line.startswith("invoices.remind_overdue ") for line in lines), lines
-    assert code == 0, "".join(printed)
+    assert code == 0, "".join(printed.lines)
 
 
 def test_the_projects_tests_pass_with_the_plugin(project: Project) -> None:

@@ -79,8 +79,8 @@ def test_nothing_imports_a_bare_internal_package() -> None:
     assert len(files) > 100 and ROOT / "worker.py" in files  # it looked
     found = [f"{path.relative_to(ROOT)}:{line}" for path in files for line in bare_imports(path)]
     assert found == [], (
-        "expected every import of Ember to be ember.-qualified (from ember.registry import "
-        f"X), found bare ones at {found}; fix: python /work/briefs/namespace.py"
+        "expected every import of Ember to be ember.-qualified, found bare ones at "
+        f"{found}; fix: write `from ember.registry import X`, `from ember import worker`"
     )
 
 
