@@ -17,11 +17,14 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The wheel holds registry/, activities/, workflows/ and worker.py; examples/ is
-# imported from /app (PYTHONPATH), as any app of your own copied here would be.
+# The wheel holds ember/ alone: the public face and, through its symlinks,
+# registry/, activities/, workflows/ and worker.py (COPY keeps the symlinks).
+# examples/ is imported from /app (PYTHONPATH), as any app of your own copied here
+# would be.
 COPY registry ./registry
 COPY activities ./activities
 COPY workflows ./workflows
+COPY ember ./ember
 COPY examples ./examples
 COPY worker.py ./
 RUN pip install --no-deps . \

@@ -4,7 +4,7 @@
     python worker.py dev          # embedded Postgres + Temporal dev server + worker
     ember run --app myapp.triggers:domain   # the same, as the installed console script
 
-``workflows.worker.EmberWorker(domain, settings)`` runs the same in code, for tests and
+``ember.EmberWorker(domain, settings)`` runs the same in code, for tests and
 embedding.
 """
 
@@ -133,7 +133,7 @@ def describe_registry(domain: Domain) -> str:
 
 async def run_dev(args: argparse.Namespace, base: Settings) -> int:
     """The local stack: embedded Postgres, Temporal dev server + UI, the worker."""
-    from workflows.testing.devstack import DevStack, scan_now
+    from ember.workflows.testing.devstack import DevStack, scan_now
 
     domain = load_domain(base.app)
     seed = load_seed(args.seed) if args.seed else None
@@ -335,7 +335,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "worker.py") -> int:
 
 
 def run(prog: str = "ember") -> NoReturn:
-    """The ``ember`` console script and ``python worker.py``: ``main``, then exit at once."""
+    """The ``ember`` console script and ``python worker.py``: ``main``, then exit at once.
+
+    The current directory comes first on ``sys.path`` (as with ``python -m``), so ``--app
+    myapp.triggers:domain`` finds the project it is run in.
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         code = main(prog=prog)
     except SystemExit:  # --help, or a usage error: nothing has started yet

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import ActorNotFound, ScheduledAction, Trigger
-from registry.actors import store_actor
-from registry.signing import Scope, Signer
+from ember.registry import ActorNotFound, ScheduledAction, Trigger
+from ember.registry.actors import store_actor
+from ember.registry.signing import Scope, Signer
 
 
 def actor_memo(

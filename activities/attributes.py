@@ -1,6 +1,6 @@
 """Ember's search attributes as typed keys, and the ones a run starts with.
 
-The names are made in ``registry.naming``; the worker registers them when missing.
+The names are made in ``ember.registry.naming``; the worker registers them when missing.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
-from activities.types import DeclarationRef
-from registry import naming
+from ember.activities.types import DeclarationRef
+from ember.registry import naming
 
 TRIGGER_KEY = SearchAttributeKey.for_keyword(naming.TRIGGER_ATTRIBUTE)
 RESOURCE_KEY = SearchAttributeKey.for_keyword(naming.RESOURCE_ATTRIBUTE)

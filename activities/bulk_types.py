@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from activities.types import ChunkRun, DeclarationRef, FailureInfo, RunSource
+from ember.activities.types import ChunkRun, DeclarationRef, FailureInfo, RunSource
 
 LOCKED_ELSEWHERE = "locked_elsewhere"  # a row another transaction held: left to the next scan
 

@@ -24,8 +24,8 @@ from activities.types import (
     action_failed,
     retry_delay_of,
 )
-from registry import Trigger, naming
-from registry.pacing import attempt_timeout
+from ember.registry import Trigger, naming
+from ember.registry.pacing import attempt_timeout
 
 CHUNK_MESSAGES = 1_000_000
 """Bytes of failure messages one chunk result carries at most, shared by its records."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
-from registry.errors import EmberError
+from ember.registry.errors import EmberError
 
 
 class AttemptTimedOut(EmberError):

@@ -42,7 +42,7 @@ def retry_spec(
 ) -> RetrySpec:
     """Map Ember's attempts, backoff and timeout onto a Temporal retry policy's terms.
 
-    Functions of the attempt are evaluated by the worker (``registry.pacing``): the
+    Functions of the attempt are evaluated by the worker (``ember.registry.pacing``): the
     policy keeps the default spacing for retries the worker cannot pace (a lost
     worker), and the longest limit of any attempt as the activity's timeout.
     """

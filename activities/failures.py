@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from temporalio.exceptions import ApplicationError
 
-from registry import EmberError
+from ember.registry import EmberError
 
 logger = logging.getLogger("ember.activities")
 

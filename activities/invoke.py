@@ -24,9 +24,9 @@ from activities.types import (
     UNAVAILABLE_ERROR,
     ActionResult,
 )
-from registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
-from registry.actions import Policy
-from registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
+from ember.registry import Action, ActionContext, ActorNotFound, Cancel, Discard, EmberError, Snooze
+from ember.registry.actions import Policy
+from ember.registry.tenancy import TENANT_NOT_FOUND, TenantNotFound
 
 
 class NoLongerApplies(EmberError):

@@ -10,9 +10,9 @@ from sqlalchemy import Column, ColumnElement, Select, and_, exists, false, func,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.sqltypes import String
 
-from registry import Resource, Trigger, naming
-from registry.keys import decode_key, decode_value
-from registry.tenancy import completions_table, find_schema
+from ember.registry import Resource, Trigger, naming
+from ember.registry.keys import decode_key, decode_value
+from ember.registry.tenancy import completions_table, find_schema
 
 
 def base_query(trigger: Trigger, *, for_worker: bool) -> Select[Any]:

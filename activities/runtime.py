@@ -11,10 +11,10 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.transaction import owned_sessions
-from activities.types import FOREIGN_DOMAIN_ERROR, DeclarationRef
-from registry import Domain, ScheduledAction, Trigger
-from registry.signing import DEFAULT_MAX_AGE, Signer
+from ember.activities.transaction import owned_sessions
+from ember.activities.types import FOREIGN_DOMAIN_ERROR, DeclarationRef
+from ember.registry import Domain, ScheduledAction, Trigger
+from ember.registry.signing import DEFAULT_MAX_AGE, Signer
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.records import base_query
-from registry import Resource, Trigger
-from registry.actions import positional_arity
-from registry.keys import decode_value
-from registry.resource import TenantSource
+from ember.activities.records import base_query
+from ember.registry import Resource, Trigger
+from ember.registry.actions import positional_arity
+from ember.registry.keys import decode_value
+from ember.registry.resource import TenantSource
 
 TENANTS_PER_PAGE = 10_000
 TENANT_PAGE_BYTES = 256 * 1024  # well inside Temporal's 2 MiB payloads, however long the names

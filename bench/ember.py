@@ -22,8 +22,9 @@ from bench import ember_app, schema
 from bench.measure import Latency, Result, rate, workflow_starts
 from bench.processes import RssSampler, WorkerProcess
 from bench.stack import Stack
-from registry import Trigger, naming
-from workflows.client import TriggerClient
+from ember.activities.types import ScanSummary
+from ember.registry import Trigger, naming
+from ember.workflows.client import TriggerClient
 
 WARMUP_ROWS = 20
 WARMUP_FIRST = 900_000_000

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, DateTime, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import ActionContext, Domain, Trigger
+from ember.registry import ActionContext, Domain, Trigger
 
 MODES = ("per_record", "chunked", "idle", "scan")
 QUEUE = "bench"

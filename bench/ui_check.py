@@ -2,9 +2,9 @@
 
     python -m bench.ui_check          # or: make ui-check
 
-Starts a :class:`~workflows.testing.devstack.DevStack` in a temporary root on free ports, runs an
-:class:`~workflows.worker.EmberWorker` for the helpdesk example against it, fires every
-trigger schedule once (:func:`workflows.testing.devstack.scan_now`), runs
+Starts a :class:`~ember.workflows.testing.devstack.DevStack` in a temporary root on free
+ports, runs an :class:`~ember.EmberWorker` for the helpdesk example against it, fires every
+trigger schedule once (:func:`ember.workflows.testing.devstack.scan_now`), runs
 ``escalate_urgent_now`` for one ticket as an admin (so one run carries an actor in its
 memo) and for another as nobody (the policy denies it: ``discarded``, status Failed), and
 waits until some ``escalate_stale`` record workflows have completed. Then headless

@@ -4,14 +4,14 @@ This package never imports temporalio: it describes what should run, the
 ``activities`` and ``workflows`` packages run it.
 """
 
-from registry import checks, naming
-from registry.actions import Action
-from registry.actors import ActorNotFound, ActorPersister, ActorRef, RowActorPersister
-from registry.context import ActionContext, ErrorInfo
-from registry.control import Cancel, Discard, Snooze
-from registry.declarations import ScheduledAction, Trigger
-from registry.domain import Domain
-from registry.errors import (
+from ember.registry import checks, naming
+from ember.registry.actions import Action
+from ember.registry.actors import ActorNotFound, ActorPersister, ActorRef, RowActorPersister
+from ember.registry.context import ActionContext, ErrorInfo
+from ember.registry.control import Cancel, Discard, Snooze
+from ember.registry.declarations import ScheduledAction, Trigger
+from ember.registry.domain import Domain
+from ember.registry.errors import (
     ConfigurationError,
     EmberError,
     InvalidArgument,
@@ -20,11 +20,11 @@ from registry.errors import (
     UnknownDeclaration,
     WrongType,
 )
-from registry.options import Backoff, ScheduleOptions, TriggerOptions
-from registry.outbox import enqueue_trigger
-from registry.resource import Resource
-from registry.tables import create_ember_tables, ember_metadata
-from registry.timeexpr import ago, from_now
+from ember.registry.options import Backoff, ScheduleOptions, TriggerOptions
+from ember.registry.outbox import enqueue_trigger
+from ember.registry.resource import Resource
+from ember.registry.tables import create_ember_tables, ember_metadata
+from ember.registry.timeexpr import ago, from_now
 
 __all__ = [
     "Action",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from registry.actions import accepts, parameters_text
-from registry.bulkcheck import bulk_signature_problem
-from registry.errors import Problem
+from ember.registry.actions import accepts, parameters_text
+from ember.registry.bulkcheck import bulk_signature_problem
+from ember.registry.errors import Problem
 
 if TYPE_CHECKING:
-    from registry.resource import Resource
+    from ember.registry.resource import Resource
 
 RECORD_OR_GENERIC = "a record action (record, ctx) or a generic action (ctx)"
 

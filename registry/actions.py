@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from registry.context import ActionContext
+from ember.registry.context import ActionContext
 
 Policy = Callable[[Any, Any, ActionContext], bool | Awaitable[bool]]
 ActionFunction = Callable[..., Any]

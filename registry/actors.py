@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.errors import EmberError, InvalidArgument, WrongType
+from ember.registry.errors import EmberError, InvalidArgument, WrongType
 
 ActorRef = dict[str, Any]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from registry.actions import Action, parameters_text
-from registry.errors import Problem
+from ember.registry.actions import Action, parameters_text
+from ember.registry.errors import Problem
 
 if TYPE_CHECKING:
-    from registry.declarations import Trigger
+    from ember.registry.declarations import Trigger
 
 
 def bulk_problems(trigger: Trigger) -> Iterator[Problem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.context import ActionContext
+from ember.registry.context import ActionContext
 
 
 def trigger_interaction(ctx: ActionContext) -> bool:

@@ -45,7 +45,7 @@ class ActionContext:
         shared: the domain's shared context.
         by_ember: true when Ember runs the action (every run it starts, whatever
             the source); false in a context application code builds itself.
-            ``registry.checks.trigger_interaction`` reads it.
+            ``ember.checks.trigger_interaction`` reads it.
         extra: the trigger's ``extra_args`` (a dict, or what its function returned
             for the locked record).
         record_key: the record's primary key (a trigger's runs; how a generic

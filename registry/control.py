@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from registry.errors import EmberError, InvalidArgument
+from ember.registry.errors import EmberError, InvalidArgument
 
 MAX_SNOOZE = timedelta(days=36500)  # 100 years: beyond any use, inside a timer (292 years)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from registry import naming
-from registry.errors import Problem, RegistryError
-from registry.options import ScheduleOptions, TriggerOptions
+from ember.registry import naming
+from ember.registry.errors import Problem, RegistryError
+from ember.registry.options import ScheduleOptions, TriggerOptions
 
 if TYPE_CHECKING:
-    from registry.actions import Action
-    from registry.actors import ActorPersister
-    from registry.resource import Resource
+    from ember.registry.actions import Action
+    from ember.registry.actors import ActorPersister
+    from ember.registry.resource import Resource
 
 Options = TypeVar("Options", TriggerOptions, ScheduleOptions)
 

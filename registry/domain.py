@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from registry.declarations import ScheduledAction, Trigger
-from registry.errors import Problem, RegistryError, UnknownDeclaration
-from registry.lookup import note_declared
-from registry.names import name_problem
-from registry.resource import Resource, TenantSource
-from registry.validation import validate_domain
+from ember.registry.declarations import ScheduledAction, Trigger
+from ember.registry.errors import Problem, RegistryError, UnknownDeclaration
+from ember.registry.lookup import note_declared
+from ember.registry.names import name_problem
+from ember.registry.resource import Resource, TenantSource
+from ember.registry.validation import validate_domain
 
 
 class Domain:
@@ -59,7 +59,7 @@ class Domain:
                 holding the model's table; a run's tables without a declared
                 schema resolve there only.
             actor_persister: turns actors into references and back
-                (:class:`registry.RowActorPersister` for rows).
+                (:class:`ember.RowActorPersister` for rows).
             list_tenants: tenants to scan: a list, or a callable (sync or
                 async, no argument or the session) returning one.
         """

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from registry.resource import Resource
+from ember.registry.resource import Resource
 
 _DECODERS: dict[type[Any], Any] = {
     int: int,

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary, WeakSet
 
-from registry.declarations import Trigger
-from registry.errors import InvalidArgument
+from ember.registry.declarations import Trigger
+from ember.registry.errors import InvalidArgument
 
 if TYPE_CHECKING:
-    from registry.domain import Domain
+    from ember.registry.domain import Domain
 
 # The domains that declared a resource for each model (filled by Domain.resource); weak,
 # so a domain a test dropped stops counting once it is collected.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from registry.errors import Problem
+from ember.registry.errors import Problem
 
 NAME = re.compile(r"[A-Za-z0-9_-]+")
 ALLOWED = "letters, digits, '_' or '-'"

@@ -22,8 +22,8 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import ColumnClause
 
-from registry.actors import ActorPersister
-from registry.errors import Problem
+from ember.registry.actors import ActorPersister
+from ember.registry.errors import Problem
 
 State = Literal["active", "paused", "deleted"]
 TenantList = Sequence[str] | Callable[..., Any]

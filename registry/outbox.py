@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.actors import store_actor
-from registry.declarations import Trigger
-from registry.targets import RecordLike, enqueueable, record_target
-from registry.tenancy import find_schema, outbox_table, refused
+from ember.registry.actors import store_actor
+from ember.registry.declarations import Trigger
+from ember.registry.targets import RecordLike, enqueueable, record_target
+from ember.registry.tenancy import find_schema, outbox_table, refused
 
 if TYPE_CHECKING:
-    from registry.domain import Domain
+    from ember.registry.domain import Domain
 
 
 async def enqueue_trigger(

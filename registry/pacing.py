@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from registry.errors import Problem
-from registry.options import AttemptDuration, Backoff
+from ember.registry.errors import Problem
+from ember.registry.options import AttemptDuration, Backoff
 
 
 def attempt_timeout(timeout: timedelta | AttemptDuration, attempt: int) -> timedelta:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Column, inspect
 
-from registry.actions import Action, ActionFunction, Policy, positional_arity
-from registry.actors import ActorPersister
-from registry.declarations import ScheduledAction, Trigger
-from registry.errors import Problem
-from registry.options import ScheduleOptions, TriggerOptions, option_problems
+from ember.registry.actions import Action, ActionFunction, Policy, positional_arity
+from ember.registry.actors import ActorPersister
+from ember.registry.declarations import ScheduledAction, Trigger
+from ember.registry.errors import Problem
+from ember.registry.options import ScheduleOptions, TriggerOptions, option_problems
 
 if TYPE_CHECKING:
-    from registry.domain import Domain
+    from ember.registry.domain import Domain
 
 F = TypeVar("F", bound=ActionFunction)
 TenantSource = Sequence[str] | Callable[..., Any]
@@ -24,7 +24,7 @@ TenantSource = Sequence[str] | Callable[..., Any]
 class Resource:
     """A mapped class registered with a domain; declare actions and triggers on it.
 
-    Create it with :meth:`registry.Domain.resource`.
+    Create it with :meth:`ember.Domain.resource`.
     """
 
     def __init__(
@@ -119,7 +119,7 @@ class Resource:
         return register if function is None else register(function)
 
     def trigger(self, name: str, **options: Any) -> Trigger:
-        """Declare a trigger; see :class:`registry.options.TriggerOptions` for the options.
+        """Declare a trigger; see :class:`ember.registry.options.TriggerOptions` for the options.
 
         Problems in the options are collected and reported by ``Domain.validate()``.
         """

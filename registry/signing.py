@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from registry.actors import ActorNotFound, ActorRef
+from ember.registry.actors import ActorNotFound, ActorRef
 
 if TYPE_CHECKING:
-    from registry.declarations import ScheduledAction, Trigger
+    from ember.registry.declarations import ScheduledAction, Trigger
 
 DEFAULT_MAX_AGE = timedelta(hours=1)
 SIGNED_FORMAT = 2  # 1: scopes as strings, where a tenant or record named "*" was a wildcard

@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from sqlalchemy import inspect
 
-from registry.actioncheck import trigger_action_problems
-from registry.declarations import ScheduledAction, Trigger
-from registry.domain import Domain
-from registry.errors import DeclarationDeleted, InvalidArgument, RegistryError, WrongType
-from registry.keys import decode_key
-from registry.lookup import declaring_domains, named_trigger, record_model
-from registry.resource import Resource
-from registry.tenancy import check_schema_name, refused
+from ember.registry.actioncheck import trigger_action_problems
+from ember.registry.declarations import ScheduledAction, Trigger
+from ember.registry.domain import Domain
+from ember.registry.errors import DeclarationDeleted, InvalidArgument, RegistryError, WrongType
+from ember.registry.keys import decode_key
+from ember.registry.lookup import declaring_domains, named_trigger, record_model
+from ember.registry.resource import Resource
+from ember.registry.tenancy import check_schema_name, refused
 
 RecordLike = Any  # a model instance, or (Model, pk)
 PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default blob size limit

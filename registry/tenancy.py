@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.errors import EmberError, InvalidArgument
-from registry.resource import Resource
-from registry.tables import outbox, trigger_completions
+from ember.registry.errors import EmberError, InvalidArgument
+from ember.registry.resource import Resource
+from ember.registry.tables import outbox, trigger_completions
 
 TENANT_NOT_FOUND = "tenant_not_found"
 """The reason of a run that ended ``cancelled`` because its tenant's schema is missing."""

@@ -12,18 +12,18 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Mapper
 
-from registry.actioncheck import schedule_action_problems, trigger_action_problems
-from registry.bulkcheck import bulk_problems
-from registry.errors import Problem
-from registry.names import name_problem
-from registry.options import AttemptDuration, Backoff, dotted
-from registry.pacing import pacing_problems
-from registry.wherecheck import where_problems
+from ember.registry.actioncheck import schedule_action_problems, trigger_action_problems
+from ember.registry.bulkcheck import bulk_problems
+from ember.registry.errors import Problem
+from ember.registry.names import name_problem
+from ember.registry.options import AttemptDuration, Backoff, dotted
+from ember.registry.pacing import pacing_problems
+from ember.registry.wherecheck import where_problems
 
 if TYPE_CHECKING:
-    from registry.declarations import ScheduledAction, Trigger
-    from registry.domain import Domain
-    from registry.resource import Resource
+    from ember.registry.declarations import ScheduledAction, Trigger
+    from ember.registry.domain import Domain
+    from ember.registry.resource import Resource
 
 SUPPORTED_KEY_TYPES = (int, str, uuid.UUID)
 

@@ -9,10 +9,10 @@ from sqlalchemy import Boolean, Select, select
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Join
 
-from registry.errors import Problem
+from ember.registry.errors import Problem
 
 if TYPE_CHECKING:
-    from registry.declarations import Trigger
+    from ember.registry.declarations import Trigger
 
 
 def where_problems(trigger: Trigger) -> Iterator[Problem]:

@@ -16,9 +16,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ember_metadata
+from ember.workflows.testing.servers import LocalPostgres, start_test_server
 from examples.helpdesk.models import Base
-from registry import ember_metadata
-from workflows.testing.servers import LocalPostgres, start_test_server
 
 
 @pytest.fixture(scope="session")

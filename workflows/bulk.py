@@ -11,9 +11,9 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from activities.attributes import OUTCOME_KEY
-from activities.bulk_types import BulkRequest, BulkResult, BulkRun, BulkSelection
-from activities.types import (
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.bulk_types import BulkRequest, BulkResult, BulkRun, BulkSelection
+from ember.activities.types import (
     FORBIDDEN_ERROR,
     NO_LONGER_APPLIES,
     ChunkOutcome,

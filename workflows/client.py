@@ -87,7 +87,7 @@ class TriggerClient:
         ``tls``: a ``TLSConfig``, or True/False to force TLS on or off (default:
         on with a client certificate, a server CA or an API key).
         """
-        from workflows.connection import connect
+        from ember.workflows.connection import connect
 
         client = await connect(
             address,
@@ -109,7 +109,7 @@ class TriggerClient:
         ``client``: an existing Temporal client, else one connected with the settings;
         ``options`` as for the constructor.
         """
-        from workflows.connection import connect_with
+        from ember.workflows.connection import connect_with
 
         return cls(
             client or await connect_with(settings),

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from activities.types import (
+from ember.activities.types import (
     ACTOR_ERROR,
     DISCARD_ERROR,
     FORBIDDEN_ERROR,
@@ -17,9 +17,9 @@ from activities.types import (
     Outcome,
     RetrySpec,
 )
-from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import LOCK_RETRY, execute_action
+from ember.registry import naming
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import LOCK_RETRY, execute_action
 
 # Failures that end the run ``discarded``; those not acted on behalf of anyone skip on_error.
 DISCARDING = (DISCARD_ERROR, ACTOR_ERROR, FORBIDDEN_ERROR)

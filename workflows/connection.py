@@ -14,8 +14,8 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, TLSConfig
 
-from registry import ConfigurationError, EmberError, naming
-from workflows.settings import Settings
+from ember.registry import ConfigurationError, EmberError, naming
+from ember.workflows.settings import Settings
 
 _runtimes: dict[str, Runtime] = {}
 CONNECT_TIMEOUT_SECONDS = 10.0

@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from registry import ConfigurationError, naming
-from registry.signing import DEFAULT_MAX_AGE
+from ember.registry import ConfigurationError, naming
+from ember.registry.signing import DEFAULT_MAX_AGE
 
 DEFAULT_CONCURRENCY = 10
 # Runs one worker process takes on per queue: beyond this, run more worker processes.

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registry import ConfigurationError, Domain, EmberError, create_ember_tables
+from ember.registry import ConfigurationError, Domain, EmberError, create_ember_tables
 
 
 class AppImportError(EmberError, ValueError):
@@ -45,7 +45,7 @@ def load_domain(app: str | None) -> Domain:
     domain = getattr(module, attribute, None)
     if not isinstance(domain, Domain):
         raise ConfigurationError(
-            f"EMBER_APP: expected {app!r} to be a registry.Domain, found "
+            f"EMBER_APP: expected {app!r} to be an ember.Domain, found "
             f"{type(domain).__name__}; fix: point --app at the Domain object"
         )
     return domain

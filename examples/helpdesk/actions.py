@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from ember import ActionContext, checks
 from examples.helpdesk.models import Digest, Ticket, User
-from registry import ActionContext, checks
 
 
 class EscalateInput(BaseModel):

@@ -12,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ember import Backoff, Domain, RowActorPersister, ago
 from examples.helpdesk import actions
 from examples.helpdesk.models import Organisation, Ticket, User
-from registry import Backoff, Domain, RowActorPersister, ago
 
 
 async def organisations(session: AsyncSession) -> list[str]:

@@ -14,9 +14,9 @@ import pytest
 from _pytest.terminal import TerminalReporter
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ember.workflows.testing.servers import LocalPostgres
 from tests.faults.report import RESULTS
 from tests.faults.workload import create_fault_database
-from workflows.testing.servers import LocalPostgres
 
 
 @pytest.fixture

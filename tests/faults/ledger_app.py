@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from registry import ActionContext, Backoff, Cancel, Discard, Domain, Snooze, Trigger
+from ember.registry import ActionContext, Backoff, Cancel, Discard, Domain, Snooze, Trigger
 
 TRIGGER = "process"
 PENDING, DONE, FAILED = "pending", "done", "failed"

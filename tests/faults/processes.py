@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from workflows.testing.processes import LoggedProcess
+from ember.workflows.testing.processes import LoggedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "ember: schedules"

@@ -18,11 +18,11 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.workflows.client import TriggerClient
 from tests.faults.ledger_app import FaultItem, LedgerEntry
 from tests.faults.processes import WorkerProcess
 from tests.faults.report import verify
 from tests.faults.workload import Workload, plan_items, settle, unique_config, worker_env
-from workflows.client import TriggerClient
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from registry import enqueue_trigger
-from registry.tables import outbox
+from ember.registry import enqueue_trigger
+from ember.registry.tables import outbox
 from tests.faults.ledger_app import FaultItem, LedgerEntry
 from tests.faults.processes import WorkerProcess
 from tests.faults.report import verify

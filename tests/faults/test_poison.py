@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import Outcome
+from ember.activities.types import Outcome
 from tests.faults.ledger_app import LedgerEntry
 from tests.faults.report import verify
 from tests.faults.workload import Workload, unique_config

@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import Outcome
+from ember.activities.types import Outcome
+from ember.workflows.client import TriggerClient
+from ember.workflows.testing.servers import LocalPostgres
 from tests.faults.ledger_app import LedgerEntry
 from tests.faults.processes import WorkerProcess
 from tests.faults.report import verify
@@ -40,8 +42,6 @@ from tests.faults.workload import (
     until,
     worker_env,
 )
-from workflows.client import TriggerClient
-from workflows.testing.servers import LocalPostgres
 
 WORKER_APP_NAME = "ember-fault-worker"
 DB_ERRORS = (DBAPIError, OSError)

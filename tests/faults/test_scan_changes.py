@@ -27,7 +27,6 @@ from tests.faults.ledger_app import PENDING, FaultItem, LedgerEntry
 from tests.faults.report import verify
 from tests.faults.workload import Workload, settle, unique_config, until, wait_settled
 from tests.integration.support import running
-from workflows.client import TriggerClient
 
 SIZES = [
     pytest.param(300, id="300"),

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.workflows.client import TriggerClient
 from tests.faults.ledger_app import PLANS
 from tests.faults.processes import WorkerProcess
 from tests.faults.report import report
@@ -37,7 +38,6 @@ from tests.faults.workload import (
     unique_config,
     worker_env,
 )
-from workflows.client import TriggerClient
 
 RECORDS = int(os.environ.get("EMBER_SOAK_RECORDS", "35000"))
 WORKERS = int(os.environ.get("EMBER_SOAK_WORKERS", "2"))

@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from ember.workflows.client import TriggerClient
+from ember.workflows.testing.devstack import free_port
+from ember.workflows.testing.servers import start_dev_server
 from tests.faults.ledger_app import LedgerEntry
 from tests.faults.processes import WorkerProcess
 from tests.faults.report import verify
@@ -33,9 +36,6 @@ from tests.faults.workload import (
     until,
     worker_env,
 )
-from workflows.client import TriggerClient
-from workflows.testing.devstack import free_port
-from workflows.testing.servers import start_dev_server
 
 RECORDS = 1000
 WEIGHTS = {"ok": 95, "poison": 3, "cancel": 2}

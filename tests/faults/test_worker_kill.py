@@ -23,6 +23,7 @@ from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from ember.workflows.client import TriggerClient
 from tests.faults.ledger_app import LedgerEntry
 from tests.faults.processes import WorkerProcess
 from tests.faults.report import verify
@@ -34,7 +35,6 @@ from tests.faults.workload import (
     until,
     worker_env,
 )
-from workflows.client import TriggerClient
 
 RECORDS = 2000
 JUST_STARTED = timedelta(seconds=0.3)  # a page of BATCH starts takes seconds

@@ -42,9 +42,6 @@ from tests.faults.ledger_app import (
     build_domain,
     plan_for,
 )
-from workflows.client import TriggerClient
-from workflows.testing.databases import create_tables
-from workflows.testing.servers import LocalPostgres
 
 LOST_REPORTS = {("cancelled", NO_LONGER_APPLIES), ("discarded", "on_error_failed")}
 ENDED = {WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW}

@@ -15,12 +15,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, Trigger
+from ember.workflows.client import TriggerClient
+from ember.workflows.settings import Settings
+from ember.workflows.testing.servers import temporal_binary
+from ember.workflows.worker import EmberWorker
 from examples.helpdesk.models import Organisation, Ticket, User
-from registry import ActionContext, Domain, Trigger
-from workflows.client import TriggerClient
-from workflows.settings import Settings
-from workflows.testing.servers import temporal_binary
-from workflows.worker import EmberWorker
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 

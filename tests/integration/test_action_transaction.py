@@ -18,7 +18,6 @@ from activities.deadline import Deadline
 from activities.runtime import WorkerRuntime, create_engine
 from activities.transaction import run_transaction
 from examples.helpdesk.models import Ticket
-from registry import Action, ActionContext, Resource
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 
 OWNED = (

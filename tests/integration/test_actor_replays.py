@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-import workflows.record
-from activities.dispatch import start_record_run
+import ember.workflows.record as workflows_record
+from ember.activities.dispatch import start_record_run
+from ember.registry import ActionContext, Domain, RowActorPersister, Snooze, Trigger
+from ember.registry.signing import Scope, Signer
+from ember.workflows.client import TriggerClient
 from examples.helpdesk.models import Organisation, Ticket, User
-from registry import ActionContext, Domain, RowActorPersister, Snooze, Trigger
-from registry.signing import Scope, Signer
 from tests.integration.support import (
     add_organisations,
     add_tickets,
@@ -24,7 +25,6 @@ from tests.integration.support import (
     unique_domain,
 )
 from tests.integration.test_actors import actor_domain, add_users, load_user
-from workflows.client import TriggerClient
 
 KEY = "worker-key"
 
@@ -196,7 +196,7 @@ async def test_a_run_snoozing_past_the_maximum_age_keeps_its_actor_across_contin
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(workflows.record, "SNOOZES_PER_RUN", 2)  # continue-as-new early
+    monkeypatch.setattr(workflows_record, "SNOOZES_PER_RUN", 2)  # continue-as-new early
     (ticket_id,) = await add_tickets(engine, 1)
     await add_users(engine, (7, "Agent Smith"))
     agent = await load_user(engine, 7)

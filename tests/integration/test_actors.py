@@ -10,9 +10,10 @@ from sqlalchemy import delete, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import start_record_run
+from ember.activities.dispatch import start_record_run
+from ember.registry import ActionContext, Domain, RowActorPersister, Trigger
+from ember.workflows.client import TriggerClient
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Domain, RowActorPersister, Trigger
 from tests.integration.support import (
     add_tickets,
     running,
@@ -20,7 +21,6 @@ from tests.integration.support import (
     ticket_values,
     unique_domain,
 )
-from workflows.client import TriggerClient
 
 SYSTEM = "the-system-actor"
 

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import ember, floor, schema
 from bench.stack import Stack
-from workflows.testing.servers import LocalPostgres
+from ember.workflows.testing.servers import LocalPostgres
 
 ROWS = 50
 

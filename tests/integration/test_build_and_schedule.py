@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import ScheduledOutcome
+from ember.activities.types import ScheduledOutcome
+from ember.registry import ActionContext, Domain, RowActorPersister, naming
+from ember.workflows.client import TriggerClient
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Domain, RowActorPersister, naming
 from tests.integration.support import add_tickets, add_user, running, unique_domain
 from tests.integration.waiting import workflow_status
-from workflows.client import TriggerClient
 
 
 class Digest(BaseModel):

@@ -14,21 +14,21 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.attributes import OUTCOME_KEY
-from activities.bulk_types import LOCKED_ELSEWHERE
-from activities.dispatch import start_chunk_run
-from activities.metrics import RUNS
-from activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.bulk_types import LOCKED_ELSEWHERE
+from ember.activities.dispatch import start_chunk_run
+from ember.activities.metrics import RUNS
+from ember.activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
+from ember.registry import ActionContext, Domain, Snooze, Trigger, naming
+from ember.workflows.client import TriggerClient
+from ember.workflows.connection import connect
+from ember.workflows.settings import Settings
+from ember.workflows.status import trigger_status
+from ember.workflows.testing.devstack import free_port
+from ember.workflows.worker import EmberWorker
 from examples.helpdesk.models import Digest, Ticket
-from registry import ActionContext, Domain, Snooze, Trigger, naming
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from tests.integration.waiting import eventually, until_state
-from workflows.client import TriggerClient
-from workflows.connection import connect
-from workflows.settings import Settings
-from workflows.status import trigger_status
-from workflows.testing.devstack import free_port
-from workflows.worker import EmberWorker
 
 NOT_ESCALATED = Ticket.escalated.is_(False)
 

@@ -9,9 +9,9 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import ChunkOutcome
+from ember.activities.types import ChunkOutcome
+from ember.registry import ActionContext, Snooze, naming
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Snooze, naming
 from tests.integration.support import add_tickets, escalating, running, ticket_values, unique_domain
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from examples.helpdesk.app import build_helpdesk
 from examples.helpdesk.models import Ticket, User
-from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from tests.integration.apps.outcomes_app import build_outcomes
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from tests.integration.waiting import eventually

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.testing.servers import LocalPostgres
+from ember.workflows.testing.servers import LocalPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "examples.helpdesk.app:helpdesk"
@@ -90,7 +90,7 @@ async def test_an_app_path_that_does_not_import_names_ember_app() -> None:
 
 async def test_an_app_attribute_that_is_not_a_domain_names_ember_app() -> None:
     result = await run_cli("--app", "examples.helpdesk.app:build_helpdesk", "validate")
-    result.assert_one_line_error("EMBER_APP", "registry.Domain", "fix:")
+    result.assert_one_line_error("EMBER_APP", "ember.Domain", "fix:")
 
 
 async def test_run_without_a_database_url_says_so_before_connecting_anywhere() -> None:

@@ -13,12 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 import activities.scan_types
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqueue_trigger
-from registry.targets import PAYLOAD_LIMIT
 from tests.integration.support import add_tickets, escalating, running, ticket_values, unique_domain
 from tests.integration.waiting import outbox_rows, run_state, until_state, workflow_status
-from workflows.client import TriggerClient
-from workflows.drain import DrainTooLarge, TriggerRunSummary
 
 
 async def test_run_trigger_joins_a_snoozing_run_and_wakes_it(

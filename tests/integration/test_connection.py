@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.workflows.client import TriggerClient
+from ember.workflows.connection import TemporalUnreachable
+from ember.workflows.testing.devstack import free_port
 from examples.helpdesk.models import Ticket
 from tests.integration.support import add_tickets, escalating, running, ticket_values
-from workflows.client import TriggerClient
-from workflows.connection import TemporalUnreachable
-from workflows.testing.devstack import free_port
 
 
 async def test_a_connected_client_runs_a_trigger(

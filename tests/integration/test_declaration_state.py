@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import Outcome, ScheduledOutcome
+from ember.activities.types import Outcome, ScheduledOutcome
+from ember.registry import ActionContext, Domain, enqueue_trigger
+from ember.registry.errors import DeclarationDeleted, EmberError
+from ember.workflows.client import TriggerClient
+from ember.workflows.drain import TriggerRunSummary
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, enqueue_trigger
-from registry.errors import DeclarationDeleted, EmberError
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from tests.integration.test_outbox import run_started
-from workflows.client import TriggerClient
-from workflows.drain import TriggerRunSummary
 
 
 def declared(name: str, state: str, acted: list[str]) -> Domain:

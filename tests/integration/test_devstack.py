@@ -116,7 +116,8 @@ HOLD_STACK = """
 import asyncio, sys
 from examples.helpdesk.models import Base
 from examples.helpdesk.seed import seed_demo_rows
-from workflows.testing.devstack import DevStack
+from tests.integration.printed import PrintedLines
+from ember.workflows.testing.devstack import DevStack
 
 async def hold() -> None:
     async with DevStack(
@@ -193,20 +194,13 @@ async def test_worker_py_dev_prints_its_links_and_progress_and_stops_on_ctrl_c(r
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    assert process.stdout is not None
-    printed: list[str] = []
-
-    async def read_until(marker: str) -> None:
-        while not any(marker in line for line in printed):
-            line = await process.stdout.readline()  # type: ignore[union-attr]
-            assert line, f"worker.py dev ended before printing {marker!r}: {printed}"
-            printed.append(line.decode())
-
+    output = PrintedLines(process, "worker.py dev")
+    printed, read_until = output.lines, output.until
     try:
         await asyncio.wait_for(read_until("Press Ctrl-C to stop."), 120)
         await asyncio.wait_for(read_until("--- ember progress ---"), 60)
         await asyncio.wait_for(read_until("tickets.escalate_stale"), 10)
-        export = next(line.strip() for line in printed if line.strip().startswith("export "))
+        export = output.starting("export ")
         status = await asyncio.create_subprocess_exec(
             "sh",
             "-c",

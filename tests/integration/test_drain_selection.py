@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, Resource
+from ember.workflows.drain import TriggerRunSummary
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Resource
 from tests.integration.support import add_tickets, running, unique_domain
-from workflows.drain import TriggerRunSummary
 
 
 def noting(ran: Counter[str]) -> Domain:

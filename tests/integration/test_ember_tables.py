@@ -9,8 +9,8 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from registry import create_ember_tables, ember_metadata
-from workflows.testing.servers import LocalPostgres
+from ember.registry import create_ember_tables, ember_metadata
+from ember.workflows.testing.servers import LocalPostgres
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -39,4 +39,4 @@ def test_the_readme_names_the_tables_and_the_alembic_metadata() -> None:
     text = README.read_text()
     for table in ember_metadata.tables:
         assert f"`{table}`" in text, table
-    assert "registry.ember_metadata]" in text and "target_metadata" in text
+    assert "ember.ember_metadata]" in text and "target_metadata" in text

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain
 from tests.integration.support import add_tickets, running, unique_domain
 
 

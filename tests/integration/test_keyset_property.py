@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime, Engine, Integer, create_engine, delete, insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from activities.records import scan_columns, scan_query
-from registry import ActionContext, Domain, Trigger
-from registry.keys import encode_value
+from ember.activities.records import scan_columns, scan_query
+from ember.registry import ActionContext, Domain, Trigger
+from ember.registry.keys import encode_value
 
 
 class Base(DeclarativeBase):

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext
 from examples.helpdesk.models import Ticket
-from registry import ActionContext
 from tests.integration.support import add_tickets, running, unique_domain
 
 

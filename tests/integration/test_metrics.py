@@ -8,22 +8,22 @@ import urllib.request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.metrics import (
+from ember.activities.metrics import (
     OUTBOX_LAG,
     RECORDS_SCANNED,
     RUNS,
     SCAN_PAGE_DURATION,
     SCAN_TO_START,
 )
+from ember.registry import ActionContext, enqueue_trigger
+from ember.workflows.client import TriggerClient
+from ember.workflows.connection import connect
+from ember.workflows.settings import Settings
+from ember.workflows.testing.devstack import free_port
+from ember.workflows.worker import EmberWorker
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, enqueue_trigger
 from tests.integration.support import add_tickets, unique_domain
 from tests.integration.waiting import eventually, outbox_rows
-from workflows.client import TriggerClient
-from workflows.connection import connect
-from workflows.settings import Settings
-from workflows.testing.devstack import free_port
-from workflows.worker import EmberWorker
 
 
 async def test_runs_and_scans_are_counted_on_the_prometheus_endpoint(

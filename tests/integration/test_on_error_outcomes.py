@@ -8,11 +8,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, Snooze, Trigger
+from ember.workflows.compensation import ON_ERROR_SNOOZES
+from ember.workflows.drain import TriggerRunSummary
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Snooze, Trigger
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.compensation import ON_ERROR_SNOOZES
-from workflows.drain import TriggerRunSummary
 
 
 def failing(on_error: Any, **options: Any) -> tuple[Domain, Trigger]:

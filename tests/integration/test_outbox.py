@@ -17,11 +17,8 @@ from activities.outbox import BATCH, IDLE_POLL, OutboxRelay
 from activities.runtime import WorkerRuntime
 from activities.types import Outcome
 from examples.helpdesk.models import Organisation, Ticket, User
-from registry import ActionContext, Domain, RowActorPersister, Trigger, enqueue_trigger
-from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually, outbox_rows, workflow_status
-from workflows.testing.devstack import free_port
 
 TRIAGE = {"reason": "triage"}
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, InvalidArgument, enqueue_trigger
+from ember.registry.tables import outbox
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, InvalidArgument, enqueue_trigger
-from registry.tables import outbox
 from tests.integration.support import running, unique_domain
 from tests.integration.test_outbox import run_started
 from tests.integration.waiting import outbox_rows

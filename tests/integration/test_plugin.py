@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.testing.servers import LocalPostgres
+from ember.workflows.testing.servers import LocalPostgres
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PYTEST_INI = """\
@@ -57,7 +57,7 @@ async def test_the_plugin_loads_lazily_and_asks_for_a_domain_before_starting_ser
         "import sys\n"
         "def test_plain(pytestconfig):\n"
         "    assert pytestconfig.pluginmanager.has_plugin('ember')\n"
-        "    assert 'worker' not in sys.modules and 'temporalio' not in sys.modules\n"
+        "    assert 'ember.worker' not in sys.modules and 'temporalio' not in sys.modules\n"
     )
     (tmp_path / "test_forgot.py").write_text(
         "import pytest\n@pytest.mark.asyncio\nasync def test_forgot(ember):\n    pass\n"
@@ -67,7 +67,7 @@ async def test_the_plugin_loads_lazily_and_asks_for_a_domain_before_starting_ser
     assert "1 passed, 1 error" in output, output
     (used,) = [line for line in output.splitlines() if "test_plain.py::test_plain" in line]
     assert "fixtures used:" in used and "ember" not in used, used
-    assert "ember_domain: expected your registry.Domain, found no override" in output
+    assert "ember_domain: expected your ember.Domain, found no override" in output
     assert "def ember_domain() -> Domain:" in output
     for server in ("ember_postgres", "ember_temporal"):
         assert f"SETUP    S {server}" not in output, f"{server} started for nothing"
@@ -79,7 +79,7 @@ import os
 import pytest
 
 from examples.helpdesk.models import Base, Ticket
-from registry import ActionContext, Domain, Snooze, ember_metadata
+from ember.registry import ActionContext, Domain, Snooze, ember_metadata
 
 domain = Domain(os.environ["EMBER_PLUGIN_DOMAIN"])
 tickets = domain.resource(Ticket)

@@ -9,11 +9,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import ScheduledOutcome
+from ember.activities.types import ScheduledOutcome
+from ember.registry import ActionContext, Domain, RowActorPersister, Trigger
+from ember.registry.checks import trigger_interaction
 from examples.helpdesk.actions import can_escalate
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Domain, RowActorPersister, Trigger
-from registry.checks import trigger_interaction
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 
 

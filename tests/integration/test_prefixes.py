@@ -6,8 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, Trigger
+from ember.workflows.schedules import list_schedule_ids
+from ember.workflows.status import trigger_status
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Trigger
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
 from workflows.schedule_sync import list_schedule_ids

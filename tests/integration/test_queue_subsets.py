@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, RegistryError
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, RegistryError
 from tests.integration.support import add_tickets, running, unique_domain
 
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import Outcome
+from ember.activities.types import Outcome
+from ember.registry import ActionContext, Cancel, Discard, Domain, Snooze, Trigger
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Cancel, Discard, Domain, Snooze, Trigger
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 
 

@@ -6,8 +6,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, Snooze, Trigger, enqueue_trigger
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Snooze, Trigger, enqueue_trigger
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.test_outbox import run_started
 

@@ -6,11 +6,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, naming
+from ember.workflows.status import trigger_status
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, naming
 from tests.integration.support import add_tickets, escalating, running, unique_domain
 from tests.integration.waiting import eventually
-from workflows.status import trigger_status
 
 
 async def test_record_and_chunk_runs_carry_a_summary_and_details(

@@ -14,7 +14,6 @@ from activities.run_ids import RunIdTooLong
 from activities.scan_types import ScanSummary
 from activities.types import ScheduledOutcome
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Trigger, naming
 from tests.integration.support import add_tickets, running, unique_domain
 
 

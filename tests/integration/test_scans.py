@@ -9,8 +9,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, Trigger
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Trigger
 from tests.integration.support import LONG_AGO, add_tickets, running, unique_domain
 
 

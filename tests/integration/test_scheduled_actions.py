@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import Outcome, ScheduledOutcome
+from ember.activities.types import Outcome, ScheduledOutcome
+from ember.registry import ActionContext, Domain
+from ember.workflows.schedules import sync_schedules
 from examples.helpdesk.app import build_helpdesk
 from examples.helpdesk.models import Digest, Ticket
-from registry import ActionContext, Domain
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
 from workflows.schedule_sync import sync_schedules

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, naming
+from ember.workflows.schedules import describe_schedules, list_schedule_ids, sync_schedules
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, naming
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from workflows.schedule_sync import describe_schedules, list_schedule_ids, sync_schedules
 

@@ -24,17 +24,17 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
-    from examples.helpdesk.models import Organisation
-    from registry.naming import SEARCH_ATTRIBUTES, TRIGGER_ATTRIBUTE
-    from workflows.testing.databases import TemplateDatabases
-    from workflows.testing.extras import MissingExtra
-    from workflows.testing.servers import (
+    from ember.registry.naming import SEARCH_ATTRIBUTES, TRIGGER_ATTRIBUTE
+    from ember.workflows.testing.databases import TemplateDatabases
+    from ember.workflows.testing.extras import MissingExtra
+    from ember.workflows.testing.servers import (
         LocalPostgres,
         _binary,
         pid_alive,
         temporal_binary,
         temporal_test_server_binary,
     )
+    from examples.helpdesk.models import Organisation
 
 TRIGGER_KEY = SearchAttributeKey.for_keyword(TRIGGER_ATTRIBUTE)
 
@@ -160,7 +160,7 @@ def test_throwaway_postgres_deletes_its_data_and_stops_once() -> None:
 HOLD_POSTGRES = """
 import sys, time
 from pathlib import Path
-from workflows.testing.servers import LocalPostgres
+from ember.workflows.testing.servers import LocalPostgres
 LocalPostgres.start(Path(sys.argv[1]), keep=False)
 print("up", flush=True)
 time.sleep(3600)

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext
 from examples.helpdesk.app import organisations
 from examples.helpdesk.models import Ticket
-from registry import ActionContext
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from tests.integration.tenant_schemas import SCHEMA_ROWS, Note, create_tenant_schemas, done_notes
 from tests.integration.waiting import workflow_status

@@ -12,10 +12,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import ScheduledOutcome
+from ember.activities.types import ScheduledOutcome
+from ember.registry import ActionContext, Domain, RowActorPersister, enqueue_trigger
+from ember.registry.checks import trigger_interaction
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Domain, RowActorPersister, enqueue_trigger
-from registry.checks import trigger_interaction
 from tests.integration.support import add_tickets, add_user, running, ticket_values, unique_domain
 from tests.integration.test_outbox import run_started
 

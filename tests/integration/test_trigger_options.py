@@ -13,9 +13,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, ActorRef, Domain, RowActorPersister, naming
+from ember.registry.naming import visibility_literal
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, ActorRef, Domain, RowActorPersister, naming
-from registry.naming import visibility_literal
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 from tests.integration.waiting import eventually
 

@@ -15,9 +15,9 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, Domain, RowActorPersister
+from ember.registry.tables import trigger_completions
 from examples.helpdesk.models import Ticket, User
-from registry import ActionContext, Domain, RowActorPersister
-from registry.tables import trigger_completions
 from tests.integration.support import (
     add_tickets,
     running,

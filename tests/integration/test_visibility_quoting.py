@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext, naming
+from ember.registry.naming import visibility_literal
+from ember.workflows.status import trigger_status
+from ember.workflows.testing.plugin import terminate_runs
 from examples.helpdesk.models import Organisation, Ticket
-from registry import ActionContext, naming
-from registry.naming import visibility_literal
 from tests.integration.support import add_organisations, add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
-from workflows.status import trigger_status
-from workflows.testing.plugin import terminate_runs
 
 TENANT = "o'brien & co"
 SLUG = "it's here"

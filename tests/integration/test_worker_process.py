@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from ember.registry import ActionContext
+from ember.workflows.client import TriggerClient
+from ember.workflows.connection import SearchAttributeError
 from examples.helpdesk.models import Ticket
-from registry import ActionContext
 from tests.integration.apps import slow_app
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.client import TriggerClient
-from workflows.connection import SearchAttributeError
 
 ROOT = Path(__file__).resolve().parents[2]
 

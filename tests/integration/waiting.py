@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from registry import naming
-from registry.tables import outbox
+from ember.registry import naming
+from ember.registry.tables import outbox
 
 
 async def eventually(

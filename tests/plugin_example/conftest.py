@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import MetaData
 
+from ember import Domain, ember_metadata
 from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base
-from registry import Domain, ember_metadata
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,13 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from examples.helpdesk.models import Organisation, Ticket
-from registry import Domain
-from workflows.client import TriggerClient
-from workflows.testing.assertions import (
+from ember import Domain, TriggerClient
+from ember.testing import (
     assert_triggered,
     assert_would_schedule,
     refute_would_schedule,
 )
+from examples.helpdesk.models import Organisation, Ticket
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,10 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from ember import Domain, TriggerClient, TriggerRunSummary
 from examples.helpdesk.models import Organisation, Ticket, User
-from registry import Domain
-from workflows.client import TriggerClient
-from workflows.drain import TriggerRunSummary
 
 pytestmark = pytest.mark.asyncio
 

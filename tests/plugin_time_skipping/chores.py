@@ -7,7 +7,7 @@ from collections import Counter
 from sqlalchemy import Integer, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import ActionContext, Domain, Snooze
+from ember.registry import ActionContext, Domain, Snooze
 
 
 class Base(DeclarativeBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import MetaData
 
-from registry import Domain, ember_metadata
+from ember.registry import Domain, ember_metadata
 from tests.plugin_time_skipping.chores import Base, chores_domain
 
 

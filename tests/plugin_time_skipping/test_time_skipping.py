@@ -8,10 +8,10 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ember.workflows.client import TriggerClient
+from ember.workflows.drain import TriggerRunSummary
+from ember.workflows.testing.assertions import assert_triggered
 from tests.plugin_time_skipping.chores import Chore, flaky, later
-from workflows.client import TriggerClient
-from workflows.drain import TriggerRunSummary
-from workflows.testing.assertions import assert_triggered
 
 
 async def add_chores(url: str) -> None:

@@ -2,7 +2,7 @@
 
 No docker engine runs here, so the files are read the way `docker compose config` and
 `docker build` would read them, and checked against Ember's own rules: the worker's
-``EMBER_*`` environment is a valid :class:`workflows.settings.Settings`, its addresses
+``EMBER_*`` environment is a valid :class:`ember.Settings`, its addresses
 name the services that serve them, and services start in order.
 """
 
@@ -22,10 +22,11 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from workflows.settings import Settings
-from workflows.startup import load_domain
-from workflows.worker import DRAIN_TIMEOUT, EmberWorker
+from ember.workflows.settings import Settings
+from ember.workflows.startup import load_domain
+from ember.workflows.worker import DRAIN_TIMEOUT, EmberWorker
 
+INTERNAL_PACKAGES = ("registry", "activities", "workflows")
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -440,5 +441,6 @@ def test_the_image_holds_worker_py_and_the_app() -> None:
             f"Dockerfile: expected {source} in the build context, found .dockerignore {hits}"
         )
     package = WORKER_ENV.get("EMBER_APP", "examples").split(".")[0]
-    for needed in ("worker.py", "pyproject.toml", package):
+    # The wheel is built from ember/ (its symlinks lead to the four internal packages).
+    for needed in ("worker.py", "pyproject.toml", "ember", *INTERNAL_PACKAGES, package):
         assert needed in copied, f"Dockerfile: expected COPY {needed}, found {copied}"

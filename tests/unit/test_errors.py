@@ -10,12 +10,9 @@ from types import ModuleType
 
 import pytest
 
-import activities
-import registry
-import worker
-import workflows
-from activities.invoke import NoLongerApplies
-from registry import (
+from ember import activities, registry, worker, workflows
+from ember.activities.invoke import NoLongerApplies
+from ember.registry import (
     ActorNotFound,
     Cancel,
     ConfigurationError,
@@ -28,12 +25,12 @@ from registry import (
     UnknownDeclaration,
     WrongType,
 )
-from registry.tenancy import TenantNotFound
-from workflows.connection import MetricsUnavailable, SearchAttributeError, TemporalUnreachable
-from workflows.drain import DrainTooLarge
-from workflows.settings import SettingsError
-from workflows.startup import AppImportError, DatabaseUnreachable
-from workflows.testing.servers import ServerError
+from ember.registry.tenancy import TenantNotFound
+from ember.workflows.connection import MetricsUnavailable, SearchAttributeError, TemporalUnreachable
+from ember.workflows.drain import DrainTooLarge
+from ember.workflows.settings import SettingsError
+from ember.workflows.startup import AppImportError, DatabaseUnreachable
+from ember.workflows.testing.servers import ServerError
 
 
 def every_module() -> list[ModuleType]:

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from workflows.testing.devstack import stop_leftovers
-from workflows.testing.extras import MissingExtra
-from workflows.testing.servers import LocalPostgres, temporal_binary, temporal_test_server_binary
+from ember.workflows.testing.devstack import stop_leftovers
+from ember.workflows.testing.extras import MissingExtra
+from ember.workflows.testing.servers import (
+    LocalPostgres,
+    temporal_binary,
+    temporal_test_server_binary,
+)
 
 pytest_plugins = ["pytester"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from activities.outbox import MAX_RETRY_DELAY, retry_delay
-from registry.tables import OUTBOX_MAX_ATTEMPTS
+from ember.activities.outbox import MAX_RETRY_DELAY, retry_delay
+from ember.registry.tables import OUTBOX_MAX_ATTEMPTS
 
 
 def test_the_wait_doubles_from_two_seconds_up_to_five_minutes() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.reference import BEGIN, END, reference
+from ember.registry.reference import BEGIN, END, reference
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -12,7 +12,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_readme_holds_the_generated_options_reference() -> None:
     text = README.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    assert text[start:end] == reference(), "run `python -m registry.reference` into the README"
+    assert text[start:end] == reference(), (
+        "run `python -m ember.registry.reference` into the README"
+    )
 
 
 def test_readme_opens_with_the_two_commands() -> None:

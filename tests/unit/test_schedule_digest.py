@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from ember.registry import ActionContext, Domain, ScheduledAction, Trigger, naming
+from ember.workflows.schedules import declared_fields, desired_schedule, scan_request
 from examples.helpdesk.models import Ticket
 from registry import ActionContext, Domain, ScheduledAction, Trigger, naming
 from workflows.schedule_sync import declared_fields, desired_schedule, scan_request

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from workflows.settings import (
+from ember.workflows.settings import (
     MAX_LOCK_TIMEOUT,
     Settings,
     describe_errors,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activities.tenants import tenant_page
-from activities.types import Outcome, ScheduledOutcome
+from ember.activities.tenants import tenant_page
+from ember.activities.types import Outcome, ScheduledOutcome
 
 
 def test_pages_are_in_name_order_without_duplicates_and_say_where_the_next_starts() -> None:

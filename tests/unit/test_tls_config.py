@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from temporalio.service import TLSConfig
 
-from workflows.connection import tls_config
+from ember.workflows.connection import tls_config
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from worker import build_parser
-from workflows.logs import JsonLogFormatter
-from workflows.settings import Settings, SettingsError, parse_queues, settings_from
-from workflows.startup import load_domain
+from ember.worker import build_parser
+from ember.workflows.logs import JsonLogFormatter
+from ember.workflows.settings import Settings, SettingsError, parse_queues, settings_from
+from ember.workflows.startup import load_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def test_load_domain_explains_what_is_wrong() -> None:
         load_domain("no_colon")
     with pytest.raises(ValueError, match="expected an importable module"):
         load_domain("does.not.exist:domain")
-    with pytest.raises(ValueError, match=r"to be a registry\.Domain, found"):
+    with pytest.raises(ValueError, match=r"to be an ember\.Domain, found"):
         load_domain("examples.helpdesk.app:build_helpdesk")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.settings import Settings
+from ember.workflows.settings import Settings
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Databases for the pytest plugin: the servers it makes test databases on, and their templates.
 
-:class:`workflows.testing.servers.LocalPostgres` (a throwaway server) and :class:`ExistingPostgres`
-(one the tests do not own) both satisfy :class:`DatabaseServer`.
+:class:`ember.workflows.testing.servers.LocalPostgres` (a throwaway server) and
+:class:`ExistingPostgres` (one the tests do not own) both satisfy :class:`DatabaseServer`.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from workflows.testing.extras import needs
 from workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
 
 if TYPE_CHECKING:
-    from workflows.worker import EmberWorker
+    from ember.workflows.worker import EmberWorker
 
 logger = logging.getLogger("ember.dev")
 

@@ -9,7 +9,7 @@ in your ``conftest.py``::
 
     from myapp.models import Base
     from myapp.triggers import helpdesk
-    from registry import Domain, ember_metadata
+    from ember.registry import Domain, ember_metadata
 
     @pytest.fixture(scope="session")
     def ember_domain() -> Domain:
@@ -29,7 +29,7 @@ and write tests like a user of Oban's ``drain_queue`` would::
 Fixtures:
 
 - ``ember_postgres`` (session): a throwaway PostgreSQL server
-  (:class:`workflows.testing.servers.LocalPostgres`), or the existing server whose URL is in
+  (:class:`ember.workflows.testing.servers.LocalPostgres`), or the existing server whose URL is in
   ``EMBER_TEST_DATABASE_URL`` (its user needs CREATEDB).
 - ``ember_tables`` (session): the ``MetaData`` created in each test database; default
   Ember's own tables only. Override it to add your models'.
@@ -38,8 +38,8 @@ Fixtures:
   ``ember_tables``) and dropped after the test.
 - ``ember_temporal`` (session): a Temporal dev server with Ember's search attributes, or
   the server at ``EMBER_TEST_TEMPORAL_ADDRESS``.
-- ``ember_domain``: the :class:`registry.Domain` under test. You must override it.
-- ``ember_settings`` (function): the worker's :class:`workflows.settings.Settings`:
+- ``ember_domain``: the :class:`ember.Domain` under test. You must override it.
+- ``ember_settings`` (function): the worker's :class:`ember.Settings`:
   the test database and every queue of the domain. Override it to add e.g. an
   ``actor_signing_key``.
 - ``ember``: runs an :class:`workflows.worker.EmberWorker` for the domain while the test runs and
@@ -72,10 +72,10 @@ if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.testing import WorkflowEnvironment
 
-    from registry import Domain
-    from workflows.client import TriggerClient
-    from workflows.settings import Settings
-    from workflows.testing.databases import DatabaseServer, TemplateDatabases
+    from ember.registry import Domain
+    from ember.workflows.client import TriggerClient
+    from ember.workflows.settings import Settings
+    from ember.workflows.testing.databases import DatabaseServer, TemplateDatabases
 
 DATABASE_URL_VARIABLE = "EMBER_TEST_DATABASE_URL"
 TEMPORAL_ADDRESS_VARIABLE = "EMBER_TEST_TEMPORAL_ADDRESS"
@@ -94,7 +94,7 @@ def _needs_pytest_asyncio(*, scope: str = "function", loop_scope: str | None = N
 
     def decorate(function: Callable[..., Any]) -> Any:
         def missing() -> None:
-            from workflows.testing.extras import MissingExtra
+            from ember.workflows.testing.extras import MissingExtra
 
             error = MissingExtra("pytest-asyncio", "no module named 'pytest_asyncio'")
             pytest.fail(f"{function.__name__} (an async fixture): {error}", pytrace=False)
@@ -118,11 +118,11 @@ def ember_postgres() -> Iterator[DatabaseServer]:
     """A throwaway PostgreSQL server, or the one at ``EMBER_TEST_DATABASE_URL``."""
     url = os.environ.get(DATABASE_URL_VARIABLE)
     if url:
-        from workflows.testing.databases import ExistingPostgres
+        from ember.workflows.testing.databases import ExistingPostgres
 
         yield ExistingPostgres(url)
         return
-    from workflows.testing.servers import LocalPostgres
+    from ember.workflows.testing.servers import LocalPostgres
 
     server = LocalPostgres.start(Path(tempfile.mkdtemp(prefix="ember-pg-")), keep=False)
     try:
@@ -134,7 +134,7 @@ def ember_postgres() -> Iterator[DatabaseServer]:
 @pytest.fixture(scope="session")
 def ember_tables() -> list[MetaData]:
     """The tables of each test database: Ember's own; override to add your models'."""
-    from registry import ember_metadata
+    from ember.registry import ember_metadata
 
     return [ember_metadata]
 
@@ -144,7 +144,7 @@ async def ember_template_databases(
     ember_postgres: DatabaseServer,
 ) -> AsyncIterator[TemplateDatabases]:
     """The template databases test databases are copied from."""
-    from workflows.testing.databases import TemplateDatabases
+    from ember.workflows.testing.databases import TemplateDatabases
 
     templates = TemplateDatabases(ember_postgres)
     yield templates
@@ -170,13 +170,13 @@ async def ember_temporal() -> AsyncIterator[WorkflowEnvironment]:
     """A Temporal dev server with Ember's search attributes, or ``EMBER_TEST_TEMPORAL_ADDRESS``."""
     from temporalio.testing import WorkflowEnvironment
 
-    from workflows.testing.servers import start_dev_server
+    from ember.workflows.testing.servers import start_dev_server
 
     address = os.environ.get(TEMPORAL_ADDRESS_VARIABLE)
     if address:
         from temporalio.client import Client
 
-        from workflows.connection import ensure_search_attributes
+        from ember.workflows.connection import ensure_search_attributes
 
         namespace = os.environ.get(TEMPORAL_NAMESPACE_VARIABLE, "default")
         client = await Client.connect(address, namespace=namespace)
@@ -191,7 +191,7 @@ async def ember_temporal() -> AsyncIterator[WorkflowEnvironment]:
 def ember_domain() -> Domain:
     """The Domain under test: override this fixture in your conftest.py."""
     pytest.fail(
-        "ember_domain: expected your registry.Domain, found no override of the fixture; "
+        "ember_domain: expected your ember.Domain, found no override of the fixture; "
         "fix: in conftest.py define\n"
         "    @pytest.fixture(scope='session')\n"
         "    def ember_domain() -> Domain:\n"
@@ -203,7 +203,7 @@ def ember_domain() -> Domain:
 @pytest.fixture
 def ember_settings(ember_domain: Domain, ember_database_url: str) -> Settings:
     """The worker's settings: the test database and every queue of the domain."""
-    from workflows.settings import DEFAULT_CONCURRENCY, Settings
+    from ember.workflows.settings import DEFAULT_CONCURRENCY, Settings
 
     return Settings(
         database_url=ember_database_url,
@@ -223,7 +223,7 @@ async def ember(
 @async_fixture(scope="session", loop_scope="session")
 async def ember_test_temporal() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping Temporal test server (no Schedules, no visibility)."""
-    from workflows.testing.servers import start_test_server
+    from ember.workflows.testing.servers import start_test_server
 
     async with await start_test_server() as env:
         yield env
@@ -251,8 +251,8 @@ async def running_ember(
 
     On the dev server, the domain's runs still running at the end are terminated.
     """
-    from workflows.client import TriggerClient
-    from workflows.worker import EmberWorker
+    from ember.workflows.client import TriggerClient
+    from ember.workflows.worker import EmberWorker
 
     attributes = not env.supports_time_skipping  # the test server has no visibility
     async with (
@@ -323,7 +323,7 @@ async def terminate_runs(
     """
     from temporalio.service import RPCError, RPCStatusCode
 
-    from registry import naming
+    from ember.registry import naming
 
     ids = naming.visibility_literal(naming.domain_prefix(domain.name, prefix))
     running = naming.visibility_literal("Running")

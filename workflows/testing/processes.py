@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from workflows.testing.servers import ServerError
+from ember.workflows.testing.servers import ServerError
 
 STOP_TIMEOUT = 60.0
 KILL_TIMEOUT = 60.0

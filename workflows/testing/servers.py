@@ -43,10 +43,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from registry import EmberError
-from registry.naming import KEYWORD_LIST_ATTRIBUTES, SEARCH_ATTRIBUTES
-from workflows.connection import ATTRIBUTE_TYPES
-from workflows.testing.extras import MissingExtra, needs
+from ember.registry import EmberError
+from ember.registry.naming import KEYWORD_LIST_ATTRIBUTES, SEARCH_ATTRIBUTES
+from ember.workflows.connection import ATTRIBUTE_TYPES
+from ember.workflows.testing.extras import MissingExtra, needs
 
 STARTUP_TIMEOUT = timedelta(seconds=30)
 # Throwaway clusters trade durability for speed (CREATE DATABASE per test, commits).

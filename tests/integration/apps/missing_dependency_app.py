@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from registry import Domain
+from ember.registry import Domain
 
 client = importlib.import_module("ember_no_such_dependency.client")
 domain = Domain("missing_dependency")

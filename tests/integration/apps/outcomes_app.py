@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ember.registry import ActionContext, Domain
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain
 
 
 async def escalate(ticket: Ticket, ctx: ActionContext) -> None:

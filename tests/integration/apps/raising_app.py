@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry import Domain
+from ember.registry import Domain
 
 RETRIES = {"count": "three"}
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 
+from ember.registry import ActionContext, Domain
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain
 
 
 async def slow_escalate(ticket: Ticket, ctx: ActionContext) -> None:

@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import Action, ActionContext, Domain, Resource
-from registry.actions import action_name, positional_arity
+from ember.registry import Action, ActionContext, Domain, Resource
+from ember.registry.actions import action_name, positional_arity
 
 
 class Base(DeclarativeBase):

@@ -10,8 +10,8 @@ from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
 
-from registry import ActorNotFound, ActorPersister, RowActorPersister
-from registry.actors import store_actor
+from ember.registry import ActorNotFound, ActorPersister, RowActorPersister
+from ember.registry.actors import store_actor
 
 
 class Base(DeclarativeBase):

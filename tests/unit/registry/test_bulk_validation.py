@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from ember.registry import ActionContext, Domain, Problem, RegistryError, Resource
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Problem, RegistryError, Resource
 
 
 async def escalate_many(records: list[Ticket], ctx: ActionContext) -> None:

@@ -7,8 +7,8 @@ from typing import Any, cast
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import ActionContext, checks
-from registry.context import RunSource
+from ember.registry import ActionContext, checks
+from ember.registry.context import RunSource
 
 
 def context(source: RunSource, actor: Any = None, *, by_ember: bool = True) -> ActionContext:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from registry import Cancel, Discard, Snooze
-from registry.control import MAX_SNOOZE, snooze_wait
+from ember.registry import Cancel, Discard, Snooze
+from ember.registry.control import MAX_SNOOZE, snooze_wait
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import ActionContext, Domain, Problem, RegistryError, Resource
+from ember.registry import ActionContext, Domain, Problem, RegistryError, Resource
 
 
 class Base(DeclarativeBase):

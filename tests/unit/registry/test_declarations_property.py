@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import String, and_, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import (
+from ember.registry import (
     ActionContext,
     Backoff,
     Domain,

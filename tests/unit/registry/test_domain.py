@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ember.registry import ActionContext, Domain, Problem, RegistryError
 from examples.helpdesk.app import build_helpdesk
-from registry import ActionContext, Domain, Problem, RegistryError
 
 
 class Base(DeclarativeBase):

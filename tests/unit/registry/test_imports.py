@@ -12,14 +12,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 CHECK = """
 import importlib, pkgutil, sys
-import registry
+from ember import registry
 {extra}
 loaded = sorted(m for m in sys.modules if m.startswith("temporalio"))
 assert not loaded, loaded
 """
 EVERY_MODULE = (
     "for module in pkgutil.iter_modules(registry.__path__):\n"
-    "    importlib.import_module('registry.' + module.name)"
+    "    importlib.import_module('ember.registry.' + module.name)"
 )
 
 

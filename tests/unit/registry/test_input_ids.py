@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ember.registry import ActionContext, Domain, Trigger, naming
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Trigger, naming
 
 
 def trigger_with_input() -> Trigger:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from registry.keys import decode_value, encode_value
+from ember.registry.keys import decode_value, encode_value
 
 VALUES = st.one_of(
     st.tuples(st.just(Integer()), st.integers()),

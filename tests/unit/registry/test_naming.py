@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import ActionContext, Domain, naming
+from ember.registry import ActionContext, Domain, naming
 
 
 class Base(DeclarativeBase):

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ember.registry import ActionContext, Domain, naming
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, naming
 
 NAME = st.text(alphabet="ab1_-", min_size=1, max_size=6)  # domain names: no '.', '/' or '@'
 PREFIX = st.one_of(st.just(""), st.text(alphabet="ab1_-.", min_size=1, max_size=6))

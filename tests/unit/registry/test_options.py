@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import ActionContext, Backoff, Domain, ScheduleOptions, TriggerOptions
+from ember.registry import ActionContext, Backoff, Domain, ScheduleOptions, TriggerOptions
 
 
 class Base(DeclarativeBase):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from registry import ActorNotFound
-from registry.signing import ANY, Scope, Signer
+from ember.registry import ActorNotFound
+from ember.registry.signing import ANY, Scope, Signer
 
 REF = {"type": "users", "id": 7}
 TRIGGER = "ember/shop/tickets/escalate"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from examples.helpdesk.models import Ticket
-from registry import Domain
-from registry.tables import trigger_completions
-from registry.targets import record_target
-from registry.tenancy import (
+from ember.registry import Domain
+from ember.registry.tables import trigger_completions
+from ember.registry.targets import record_target
+from ember.registry.tenancy import (
     EMBER_HOME,
     TenantNotFound,
     check_schema_name,
     completions_table,
     refused,
 )
+from examples.helpdesk.models import Ticket
 
 
 def schema_tickets() -> Domain:

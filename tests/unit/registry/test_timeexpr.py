@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import ColumnElement
 
-from registry import ago, from_now
+from ember.registry import ago, from_now
 
 
 class Base(DeclarativeBase):

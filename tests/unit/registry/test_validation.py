@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import ForeignKey, Select, String, exists, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry import ActionContext, Backoff, Domain, Problem, RegistryError, Resource, ago
+from ember.registry import ActionContext, Backoff, Domain, Problem, RegistryError, Resource, ago
 
 
 class Base(DeclarativeBase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.naming import visibility_literal
+from ember.registry.naming import visibility_literal
 
 
 @pytest.mark.parametrize(
