@@ -23,28 +23,28 @@ from typing import Any, NoReturn
 
 from temporalio.client import Client, WorkflowFailureError
 
-from activities.run_results import outcome_text
-from activities.runtime import create_engine
-from registry import (
+from ember.activities.run_results import outcome_text
+from ember.activities.runtime import create_engine
+from ember.registry import (
     Domain,
     EmberError,
     InvalidArgument,
     RegistryError,
 )
-from workflows.client import TriggerClient
-from workflows.connection import connect_with
-from workflows.drain import ended_without_outcome
-from workflows.logs import use_json_logs
-from workflows.schedule_sync import describe_schedules, sync_schedules
-from workflows.settings import (
+from ember.workflows.client import TriggerClient
+from ember.workflows.connection import connect_with
+from ember.workflows.drain import ended_without_outcome
+from ember.workflows.logs import use_json_logs
+from ember.workflows.schedule_sync import describe_schedules, sync_schedules
+from ember.workflows.settings import (
     Settings,
     add_setting_options,
     settings_from,
     unknown_variable_warnings,
 )
-from workflows.startup import database_errors, load_domain, load_seed, prepare_database
-from workflows.status import domain_status, outbox_line, show_progress
-from workflows.worker import EmberWorker, run_until_signalled
+from ember.workflows.startup import database_errors, load_domain, load_seed, prepare_database
+from ember.workflows.status import domain_status, outbox_line, show_progress
+from ember.workflows.worker import EmberWorker, run_until_signalled
 
 logger = logging.getLogger("ember.worker")
 

@@ -13,28 +13,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.bulk_types import LOCKED_ELSEWHERE, BulkRequest, BulkResult, BulkSelection
-from activities.contexts import action_context
-from activities.deadline import Deadline
-from activities.failures import log_failure
-from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
-from activities.invoke import allows, invoke, settle
-from activities.pacing import paced
-from activities.records import (
+from ember.activities.bulk_types import LOCKED_ELSEWHERE, BulkRequest, BulkResult, BulkSelection
+from ember.activities.contexts import action_context
+from ember.activities.deadline import Deadline
+from ember.activities.failures import log_failure
+from ember.activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from ember.activities.invoke import allows, invoke, settle
+from ember.activities.pacing import paced
+from ember.activities.records import (
     base_query,
     completion_row,
     enter_tenant,
     lock_timeout_sql,
     still_matching,
 )
-from activities.runtime import WorkerRuntime
-from activities.transaction import run_transaction
-from activities.trigger_action import Attempt
-from activities.types import NO_LONGER_APPLIES
-from registry import Action, ActorNotFound, Trigger, naming
-from registry.keys import decode_key
-from registry.signing import Scope
-from registry.tenancy import completions_table
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.transaction import run_transaction
+from ember.activities.trigger_action import Attempt
+from ember.activities.types import NO_LONGER_APPLIES
+from ember.registry import Action, ActorNotFound, Trigger, naming
+from ember.registry.keys import decode_key
+from ember.registry.signing import Scope
+from ember.registry.tenancy import completions_table
 
 logger = logging.getLogger("ember.activities")
 

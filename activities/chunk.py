@@ -6,13 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.deadline import Deadline
-from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
-from activities.messages import MESSAGE_LIMIT, cut
-from activities.outages import Unavailable, connecting
-from activities.transaction import Sessions, owned_sessions
-from activities.trigger_action import Attempt, TriggerActivities
-from activities.types import (
+from ember.activities.deadline import Deadline
+from ember.activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from ember.activities.messages import MESSAGE_LIMIT, cut
+from ember.activities.outages import Unavailable, connecting
+from ember.activities.transaction import Sessions, owned_sessions
+from ember.activities.trigger_action import Attempt, TriggerActivities
+from ember.activities.types import (
     TIMEOUT_ERROR,
     UNAVAILABLE_ERROR,
     ActionRequest,

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.actors import resolve_actor
-from activities.runtime import WorkerRuntime
-from activities.types import FailureInfo, RunSource
-from registry import Action, ActionContext, ErrorInfo, ScheduledAction, Trigger
-from registry.signing import Scope
+from ember.activities.actors import resolve_actor
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.types import FailureInfo, RunSource
+from ember.registry import Action, ActionContext, ErrorInfo, ScheduledAction, Trigger
+from ember.registry.signing import Scope
 
 
 async def action_context(

@@ -16,10 +16,10 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from activities.attributes import run_attributes
-from activities.run_ids import chunk_run_id, record_run_id
-from activities.run_results import RunHandle
-from activities.types import (
+from ember.activities.attributes import run_attributes
+from ember.activities.run_ids import chunk_run_id, record_run_id
+from ember.activities.run_results import RunHandle
+from ember.activities.types import (
     ChunkOutcome,
     ChunkRun,
     DeclarationRef,
@@ -28,9 +28,9 @@ from activities.types import (
     RetrySpec,
     RunSource,
 )
-from registry import Backoff, Trigger, naming
-from registry.options import AttemptDuration
-from registry.pacing import longest_timeout
+from ember.registry import Backoff, Trigger, naming
+from ember.registry.options import AttemptDuration
+from ember.registry.pacing import longest_timeout
 
 
 def retry_spec(

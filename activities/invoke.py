@@ -10,11 +10,11 @@ from psycopg.errors import LockNotAvailable
 from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
-from activities.deadline import AttemptTimedOut
-from activities.failures import LoggedFailure, OnFailure
-from activities.messages import MESSAGE_LIMIT, TYPE_LIMIT, cut, describe
-from activities.outages import is_outage
-from activities.types import (
+from ember.activities.deadline import AttemptTimedOut
+from ember.activities.failures import LoggedFailure, OnFailure
+from ember.activities.messages import MESSAGE_LIMIT, TYPE_LIMIT, cut, describe
+from ember.activities.outages import is_outage
+from ember.activities.types import (
     ACTION_FAILURE,
     ACTOR_ERROR,
     DISCARD_ERROR,

@@ -1,6 +1,6 @@
 """Bounding the messages Ember carries: every error text fits in a few KB, marked when cut.
 
-Pure functions only: imported inside the workflow sandbox (through ``activities.types``).
+Pure functions only: imported inside the workflow sandbox (through ``ember.activities.types``).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 import psycopg
 from sqlalchemy import exc
 
-from activities.messages import describe
-from registry.errors import EmberError
+from ember.activities.messages import describe
+from ember.registry.errors import EmberError
 
 # SQLSTATEs of a connection failing, not of a statement: class 08 (connection
 # exception), 57P01-57P05 (server shutting down, starting up, session ended) and

@@ -12,12 +12,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.runtime import Runtime
 
-from activities.dispatch import start_record_run
-from activities.messages import cut
-from activities.metrics import OUTBOX_LAG, record_latency
-from activities.runtime import WorkerRuntime
-from registry.signing import Scope
-from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
+from ember.activities.dispatch import start_record_run
+from ember.activities.messages import cut
+from ember.activities.metrics import OUTBOX_LAG, record_latency
+from ember.activities.runtime import WorkerRuntime
+from ember.registry.signing import Scope
+from ember.registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
 
 logger = logging.getLogger("ember.outbox")
 

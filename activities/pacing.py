@@ -12,10 +12,10 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from activities.types import ActionResult, action_failed
-from registry import Backoff
-from registry.options import AttemptDuration
-from registry.pacing import retry_delay
+from ember.activities.types import ActionResult, action_failed
+from ember.registry import Backoff
+from ember.registry.options import AttemptDuration
+from ember.registry.pacing import retry_delay
 
 
 async def paced(

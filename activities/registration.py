@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities.bulk import BulkActivities
-from activities.chunk import ChunkActivities
-from activities.failures import drop_sdk_failure_warnings
-from activities.runtime import WorkerRuntime
-from activities.scan import ScanActivities
-from activities.scheduled import ScheduledActivities
-from activities.trigger_action import TriggerActivities
+from ember.activities.bulk import BulkActivities
+from ember.activities.chunk import ChunkActivities
+from ember.activities.failures import drop_sdk_failure_warnings
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.scan import ScanActivities
+from ember.activities.scheduled import ScheduledActivities
+from ember.activities.trigger_action import TriggerActivities
 
 
 def bound_activities(runtime: WorkerRuntime) -> list[Callable[..., Any]]:

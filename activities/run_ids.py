@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import InvalidArgument, Trigger, naming
+from ember.registry import InvalidArgument, Trigger, naming
 
 SHOWN_KEY = 40  # characters of an oversized key an error shows
 

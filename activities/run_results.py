@@ -18,8 +18,8 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 
-from activities.types import ChunkOutcome, Outcome
-from registry import naming
+from ember.activities.types import ChunkOutcome, Outcome
+from ember.registry import naming
 
 FAILING = ("failed", "discarded")
 """Outcomes whose run closes with Temporal status Failed."""

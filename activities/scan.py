@@ -11,25 +11,25 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.dispatch import start_chunk_run, start_many
-from activities.heartbeat import HEARTBEAT_EVERY, heartbeating
-from activities.metrics import record_scan_page
-from activities.records import enter_tenant, run_tenant_column, scan_columns, scan_query
-from activities.run_ids import RunPlan, plan_runs
-from activities.runtime import WorkerRuntime
-from activities.scan_types import (
+from ember.activities.dispatch import start_chunk_run, start_many
+from ember.activities.heartbeat import HEARTBEAT_EVERY, heartbeating
+from ember.activities.metrics import record_scan_page
+from ember.activities.records import enter_tenant, run_tenant_column, scan_columns, scan_query
+from ember.activities.run_ids import RunPlan, plan_runs
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.scan_types import (
     ScanPage,
     ScanPageRequest,
     TenantRuns,
     TenantsRequest,
     TenantsResult,
 )
-from activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
-from activities.types import ACTOR_ERROR
-from registry import ActorNotFound, ActorRef, Trigger, naming
-from registry.keys import encode_value
-from registry.signing import Records, Scope
-from registry.tenancy import TenantNotFound
+from ember.activities.tenants import resolve_tenants, tenant_page, tenants_with_rows
+from ember.activities.types import ACTOR_ERROR
+from ember.registry import ActorNotFound, ActorRef, Trigger, naming
+from ember.registry.keys import encode_value
+from ember.registry.signing import Records, Scope
+from ember.registry.tenancy import TenantNotFound
 
 logger = logging.getLogger("ember.activities")
 

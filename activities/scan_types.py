@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from activities.paging import TenantPaging
-from activities.types import DeclarationRef
+from ember.activities.paging import TenantPaging
+from ember.activities.types import DeclarationRef
 
 
 @dataclass

@@ -5,18 +5,18 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.contexts import action_context
-from activities.deadline import Deadline
-from activities.failures import log_failure
-from activities.invoke import call_action, settle
-from activities.pacing import paced
-from activities.records import enter_tenant
-from activities.runtime import WorkerRuntime
-from activities.transaction import run_transaction
-from activities.types import ActionResult, ScheduledActionRequest
-from registry import naming
-from registry.pacing import attempt_timeout
-from registry.signing import Scope
+from ember.activities.contexts import action_context
+from ember.activities.deadline import Deadline
+from ember.activities.failures import log_failure
+from ember.activities.invoke import call_action, settle
+from ember.activities.pacing import paced
+from ember.activities.records import enter_tenant
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.transaction import run_transaction
+from ember.activities.types import ActionResult, ScheduledActionRequest
+from ember.registry import naming
+from ember.registry.pacing import attempt_timeout
+from ember.registry.signing import Scope
 
 
 class ScheduledActivities:

@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from activities.deadline import Deadline
-from activities.outages import connecting
-from registry import Action
-from registry.errors import EmberError
+from ember.activities.deadline import Deadline
+from ember.activities.outages import connecting
+from ember.registry import Action
+from ember.registry.errors import EmberError
 
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]

@@ -13,21 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contexts import action_context
-from activities.deadline import Deadline
-from activities.failures import log_failure
-from activities.invoke import NoLongerApplies, call_action, settle
-from activities.messages import MESSAGE_LIMIT
-from activities.pacing import paced
-from activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
-from activities.runtime import WorkerRuntime
-from activities.transaction import Sessions, run_transaction
-from activities.types import ActionRequest, ActionResult
-from registry import Action, ActorNotFound, Trigger, naming
-from registry.keys import decode_key
-from registry.pacing import attempt_timeout
-from registry.signing import Scope
-from registry.tenancy import completions_table
+from ember.activities.contexts import action_context
+from ember.activities.deadline import Deadline
+from ember.activities.failures import log_failure
+from ember.activities.invoke import NoLongerApplies, call_action, settle
+from ember.activities.messages import MESSAGE_LIMIT
+from ember.activities.pacing import paced
+from ember.activities.records import completion_row, enter_tenant, lock_timeout_sql, record_query
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.transaction import Sessions, run_transaction
+from ember.activities.types import ActionRequest, ActionResult
+from ember.registry import Action, ActorNotFound, Trigger, naming
+from ember.registry.keys import decode_key
+from ember.registry.pacing import attempt_timeout
+from ember.registry.signing import Scope
+from ember.registry.tenancy import completions_table
 
 logger = logging.getLogger("ember.activities")
 

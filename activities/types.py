@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from activities.messages import TYPE_LIMIT, cut
-from activities.paging import TenantPaging
+from ember.activities.messages import TYPE_LIMIT, cut
+from ember.activities.paging import TenantPaging
 
 OutcomeStatus = Literal[
     "succeeded", "cancelled", "snoozed", "failed", "discarded", "errored_handled"
@@ -72,7 +72,7 @@ class RetrySpec:
 class FailureInfo:
     """Why an attempt failed: exception type, message and the attempt it happened on.
 
-    The type and message are cut to a few KB (``activities.messages``), wherever built.
+    The type and message are cut to a few KB (``ember.activities.messages``), wherever built.
     """
 
     type: str

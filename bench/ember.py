@@ -17,12 +17,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from activities.scan_types import ScanSummary
 from bench import ember_app, schema
 from bench.measure import Latency, Result, rate, workflow_starts
 from bench.processes import RssSampler, WorkerProcess
 from bench.stack import Stack
-from ember.activities.types import ScanSummary
+from ember.activities.scan_types import ScanSummary
 from ember.registry import Trigger, naming
 from ember.workflows.client import TriggerClient
 

@@ -13,7 +13,7 @@ Chromium (:mod:`bench.chromium`) renders five UI pages and saves a screenshot of
 ``.html``); :mod:`bench.ui_pages` says what each must show:
 
 - ``ui-failed.png``: the list of runs that did not succeed (the link ``worker.py dev``
-  prints, :func:`workflows.status.not_succeeded_query`); it must show the denied run,
+  prints, :func:`ember.workflows.status.not_succeeded_query`); it must show the denied run,
   Failed.
 - ``ui.png``: the workflow list filtered by ``EmberTrigger="escalate_stale"``; it must list
   record workflows (ids ``ember/helpdesk/tickets/escalate_stale/...``, type
@@ -48,8 +48,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 
-from activities.run_results import RunHandle, outcome_text
-from activities.types import Outcome
 from bench.chromium import CHROMIUM, SetupFailed, render
 from bench.ui_pages import (
     TRIGGER,
@@ -60,15 +58,17 @@ from bench.ui_pages import (
     check_search_attributes,
     check_user_metadata,
 )
+from ember.activities.run_results import RunHandle, outcome_text
+from ember.activities.types import Outcome
+from ember.registry import naming
+from ember.workflows.client import TriggerClient
+from ember.workflows.settings import Settings
+from ember.workflows.status import not_succeeded_query
+from ember.workflows.testing.devstack import DevStack, free_port, scan_now
+from ember.workflows.worker import EmberWorker
 from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
-from registry import naming
-from workflows.client import TriggerClient
-from workflows.settings import Settings
-from workflows.status import not_succeeded_query
-from workflows.testing.devstack import DevStack, free_port, scan_now
-from workflows.worker import EmberWorker
 
 logger = logging.getLogger("ember.ui_check")
 T = TypeVar("T")

@@ -6,9 +6,9 @@ import html
 from urllib.parse import unquote
 
 from bench.chromium import Page
+from ember.registry import naming
 from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import User
-from registry import naming
 
 RESOURCE = "tickets"
 TRIGGER = "escalate_stale"

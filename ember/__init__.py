@@ -20,7 +20,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ember.activities.dispatch import RunIdTooLong
+    from ember.activities.run_ids import RunIdTooLong
+    from ember.activities.run_results import RunHandle
     from ember.activities.types import Outcome
     from ember.registry import (
         Action,
@@ -68,7 +69,8 @@ HOMES = (
     "ember.registry.errors",
     "ember.registry.tenancy",
     "ember.activities.types",
-    "ember.activities.dispatch",
+    "ember.activities.run_ids",
+    "ember.activities.run_results",
     "ember.workflows.client",
     "ember.workflows.connection",
     "ember.workflows.drain",
@@ -100,6 +102,7 @@ __all__ = [
     "RegistryError",
     "Resource",
     "RowActorPersister",
+    "RunHandle",
     "RunIdTooLong",
     "ScheduledAction",
     "Settings",

@@ -22,7 +22,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
-from activities.types import (
+from ember.activities.types import (
     UNAVAILABLE_ERROR,
     ActionResult,
     FailureInfo,

@@ -21,9 +21,9 @@ from ember.activities.types import (
     Outcome,
     action_failed,
 )
-from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import (
+from ember.registry import naming
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import (
     ACTIVITY_GRACE,
     LOCK_RETRY,
     OUTAGE_RETRY,
@@ -31,10 +31,10 @@ from workflows.attempts import (
     failure_of,
     next_wait,
 )
-from workflows.chunk import finish_chunk
-from workflows.compensation import DISCARDING, NO_ON_ERROR, unhandled
-from workflows.record import SNOOZES_PER_RUN
-from workflows.started import run_started_at
+from ember.workflows.chunk import finish_chunk
+from ember.workflows.compensation import DISCARDING, NO_ON_ERROR, unhandled
+from ember.workflows.record import SNOOZES_PER_RUN
+from ember.workflows.started import run_started_at
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)  # the activity heartbeats every 2 s
 

@@ -8,10 +8,10 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from activities.attributes import OUTCOME_KEY
-from activities.metrics import count_runs
-from activities.run_results import run_failure
-from activities.types import (
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.metrics import count_runs
+from ember.activities.run_results import run_failure
+from ember.activities.types import (
     ActionRequest,
     ChunkItem,
     ChunkOutcome,
@@ -20,11 +20,11 @@ from activities.types import (
     ChunkRun,
     FailureInfo,
 )
-from registry import naming
-from workflows.attempts import ACTIVITY_GRACE, OUTAGE_RETRY, failure_of
-from workflows.chunk_progress import ChunkProgress, worst
-from workflows.compensation import compensate
-from workflows.started import run_started_at
+from ember.registry import naming
+from ember.workflows.attempts import ACTIVITY_GRACE, OUTAGE_RETRY, failure_of
+from ember.workflows.chunk_progress import ChunkProgress, worst
+from ember.workflows.compensation import compensate
+from ember.workflows.started import run_started_at
 
 ITEMS_PER_ACTIVITY = 500
 """Records one chunk activity acts on at most; with its messages cut to share

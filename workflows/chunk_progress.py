@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from activities.types import (
+from ember.activities.types import (
     UNAVAILABLE_ERROR,
     ChunkItemResult,
     ChunkOutcome,
@@ -19,8 +19,8 @@ from activities.types import (
     Outcome,
     RetrySpec,
 )
-from registry.control import snooze_wait
-from workflows.attempts import LOCK_RETRY, OUTAGE_TRIES, backoff, gave_up, outage_backoff
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import LOCK_RETRY, OUTAGE_TRIES, backoff, gave_up, outage_backoff
 
 SEVERITY = ("succeeded", "cancelled", "errored_handled", "discarded", "failed")
 

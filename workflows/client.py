@@ -11,25 +11,25 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import TLSConfig
 
-from activities.actors import actor_memo
-from activities.dispatch import RunStart, build_record_run, start_many
-from activities.run_ids import record_run_id
-from activities.run_results import RunHandle
-from activities.scan_types import ScanSummary
-from activities.types import Outcome
-from registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
-from registry.actors import store_actor
-from registry.lookup import record_model
-from registry.signing import Scope, Signer
-from registry.targets import (
+from ember.activities.actors import actor_memo
+from ember.activities.dispatch import RunStart, build_record_run, start_many
+from ember.activities.run_ids import record_run_id
+from ember.activities.run_results import RunHandle
+from ember.activities.scan_types import ScanSummary
+from ember.activities.types import Outcome
+from ember.registry import ActorRef, Domain, Resource, ScheduledAction, Trigger, naming
+from ember.registry.actors import store_actor
+from ember.registry.lookup import record_model
+from ember.registry.signing import Scope, Signer
+from ember.registry.targets import (
     RecordLike,
     drained,
     record_target,
     resolve_trigger,
 )
-from workflows.drain import TriggerRunSummary, scan_handles, wait_for_runs
-from workflows.scans import start_scan_run, start_scheduled_run
-from workflows.settings import Settings
+from ember.workflows.drain import TriggerRunSummary, scan_handles, wait_for_runs
+from ember.workflows.scans import start_scan_run, start_scheduled_run
+from ember.workflows.settings import Settings
 
 Target = Domain | Resource | Trigger | ScheduledAction | str
 DrainTarget = Target | Sequence[Target]

@@ -13,10 +13,10 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError
 
-from activities.run_results import RunHandle
-from activities.scan_types import COLLECT_LIMIT, ScanSummary
-from activities.types import ChunkOutcome, Outcome, ScheduledOutcome
-from registry import EmberError, Trigger, naming
+from ember.activities.run_results import RunHandle
+from ember.activities.scan_types import COLLECT_LIMIT, ScanSummary
+from ember.activities.types import ChunkOutcome, Outcome, ScheduledOutcome
+from ember.registry import EmberError, Trigger, naming
 
 POLL = 0.2
 # At most this many result long-polls at once (the server caps concurrent long-polls per

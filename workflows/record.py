@@ -9,20 +9,20 @@ from typing import Any
 
 from temporalio import workflow
 
-from activities.attributes import OUTCOME_KEY
-from activities.metrics import SCAN_TO_START, count_runs, record_latency
-from activities.run_results import run_failure
-from activities.types import (
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.metrics import SCAN_TO_START, count_runs, record_latency
+from ember.activities.run_results import run_failure
+from ember.activities.types import (
     ActionRequest,
     FailureInfo,
     Outcome,
     RecordRun,
 )
-from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import run_attempts
-from workflows.compensation import compensate
-from workflows.started import run_started_at
+from ember.registry import naming
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import run_attempts
+from ember.workflows.compensation import compensate
+from ember.workflows.started import run_started_at
 
 SNOOZES_PER_RUN = 200
 

@@ -9,9 +9,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from activities.messages import describe
-from activities.paging import TenantPaging
-from activities.scan_types import (
+from ember.activities.messages import describe
+from ember.activities.paging import TenantPaging
+from ember.activities.scan_types import (
     TENANTS_NOT_FOUND_LISTED,
     ScanPage,
     ScanPageRequest,
@@ -20,9 +20,9 @@ from activities.scan_types import (
     TenantsRequest,
     TenantsResult,
 )
-from activities.types import DeclarationRef
-from registry import naming
-from workflows.started import run_started_at
+from ember.activities.types import DeclarationRef
+from ember.registry import naming
+from ember.workflows.started import run_started_at
 
 PAGES_PER_RUN = 100
 PAGE_TIMEOUT = timedelta(minutes=10)

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.actors import actor_memo
-from activities.scan_types import ScanSummary
-from activities.types import ScheduledOutcome
-from registry import ScheduledAction, Trigger, naming
-from registry.signing import ANY, Scope
-from registry.targets import check_input, check_schema_tenant, resolve_schedule
-from workflows.schedule_sync import scan_request, scheduled_run
+from ember.activities.actors import actor_memo
+from ember.activities.scan_types import ScanSummary
+from ember.activities.types import ScheduledOutcome
+from ember.registry import ScheduledAction, Trigger, naming
+from ember.registry.signing import ANY, Scope
+from ember.registry.targets import check_input, check_schema_tenant, resolve_schedule
+from ember.workflows.schedule_sync import scan_request, scheduled_run
 
 if TYPE_CHECKING:
-    from workflows.client import TriggerClient
+    from ember.workflows.client import TriggerClient
 
 
 async def start_scheduled_run(

@@ -22,11 +22,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.dispatch import priority, retry_spec
-from activities.scan_types import ScanRequest
-from activities.types import DeclarationRef, ScheduledRun
-from registry import Domain, ScheduledAction, Trigger, naming
-from registry.options import DEFAULT_TIME_ZONE
+from ember.activities.dispatch import priority, retry_spec
+from ember.activities.scan_types import ScanRequest
+from ember.activities.types import DeclarationRef, ScheduledRun
+from ember.registry import Domain, ScheduledAction, Trigger, naming
+from ember.registry.options import DEFAULT_TIME_ZONE
 
 DIGEST_MEMO = "ember_declaration"
 

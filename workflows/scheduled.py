@@ -6,21 +6,21 @@ from typing import Any
 
 from temporalio import workflow
 
-from activities.attributes import OUTCOME_KEY
-from activities.types import (
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.types import (
     FailureInfo,
     Outcome,
     ScheduledActionRequest,
     ScheduledOutcome,
     ScheduledRun,
 )
-from registry import naming
-from registry.control import snooze_wait
-from workflows.attempts import OUTAGE_RETRY, run_attempts
-from workflows.chunk_progress import worst
-from workflows.compensation import unhandled
-from workflows.scan import list_next_tenants
-from workflows.started import run_started_at
+from ember.registry import naming
+from ember.registry.control import snooze_wait
+from ember.workflows.attempts import OUTAGE_RETRY, run_attempts
+from ember.workflows.chunk_progress import worst
+from ember.workflows.compensation import unhandled
+from ember.workflows.scan import list_next_tenants
+from ember.workflows.started import run_started_at
 
 TENANTS_PER_RUN = 100
 

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.records import matching_count_query
-from activities.runtime import create_engine
-from registry import Domain, ScheduledAction, Trigger, naming
-from registry.options import DEFAULT_TIME_ZONE
-from registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
-from workflows.settings import Settings
+from ember.activities.records import matching_count_query
+from ember.activities.runtime import create_engine
+from ember.registry import Domain, ScheduledAction, Trigger, naming
+from ember.registry.options import DEFAULT_TIME_ZONE
+from ember.registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
+from ember.workflows.settings import Settings
 
 RECENT = timedelta(hours=24)
 OUTCOMES = ("succeeded", "failed", "cancelled", "discarded", "errored_handled", "snoozed")

@@ -21,19 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.outbox import OutboxRelay
-from activities.registration import bound_activities
-from activities.runtime import RuntimeConfig, WorkerRuntime, create_engine
-from registry import Domain, naming
-from workflows.bulk import BulkChunkTriggerWorkflow
-from workflows.chunk import ChunkTriggerWorkflow
-from workflows.connection import connect_with, ensure_search_attributes
-from workflows.record import RecordTriggerWorkflow
-from workflows.scan import TriggerScanWorkflow
-from workflows.schedule_sync import sync_schedules
-from workflows.scheduled import ScheduledActionWorkflow
-from workflows.settings import Settings
-from workflows.startup import prepare_database
+from ember.activities.outbox import OutboxRelay
+from ember.activities.registration import bound_activities
+from ember.activities.runtime import RuntimeConfig, WorkerRuntime, create_engine
+from ember.registry import Domain, naming
+from ember.workflows.bulk import BulkChunkTriggerWorkflow
+from ember.workflows.chunk import ChunkTriggerWorkflow
+from ember.workflows.connection import connect_with, ensure_search_attributes
+from ember.workflows.record import RecordTriggerWorkflow
+from ember.workflows.scan import TriggerScanWorkflow
+from ember.workflows.schedule_sync import sync_schedules
+from ember.workflows.scheduled import ScheduledActionWorkflow
+from ember.workflows.settings import Settings
+from ember.workflows.startup import prepare_database
 
 logger = logging.getLogger("ember.worker")
 

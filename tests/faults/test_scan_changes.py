@@ -21,8 +21,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.run_results import RunHandle
-from activities.types import NO_LONGER_APPLIES, Outcome
+from ember.activities.run_results import RunHandle
+from ember.activities.types import NO_LONGER_APPLIES, Outcome
+from ember.workflows.client import TriggerClient
 from tests.faults.ledger_app import PENDING, FaultItem, LedgerEntry
 from tests.faults.report import verify
 from tests.faults.workload import Workload, settle, unique_config, until, wait_settled

@@ -28,10 +28,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.attributes import OUTCOME_KEY
-from activities.run_results import FAILING, RunHandle
-from activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
-from registry import Domain, Trigger, ember_metadata, naming
+from ember.activities.attributes import OUTCOME_KEY
+from ember.activities.run_results import FAILING, RunHandle
+from ember.activities.types import NO_LONGER_APPLIES, ChunkOutcome, Outcome
+from ember.registry import Domain, Trigger, ember_metadata, naming
+from ember.workflows.client import TriggerClient
+from ember.workflows.testing.databases import create_tables
+from ember.workflows.testing.servers import LocalPostgres
 from tests.faults.ledger_app import (
     PENDING,
     PLANS,

@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.deadline import Deadline
-from activities.runtime import WorkerRuntime, create_engine
-from activities.transaction import run_transaction
+from ember.activities.deadline import Deadline
+from ember.activities.runtime import WorkerRuntime, create_engine
+from ember.activities.transaction import run_transaction
+from ember.registry import Action, ActionContext, Resource
 from examples.helpdesk.models import Ticket
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
 

@@ -12,11 +12,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.messages import MESSAGE_LIMIT
-from activities.run_results import RunHandle
-from activities.types import ChunkOutcome, Outcome
+from ember.activities.messages import MESSAGE_LIMIT
+from ember.activities.run_results import RunHandle
+from ember.activities.types import ChunkOutcome, Outcome
+from ember.registry import ActionContext, naming
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, naming
 from tests.integration.support import add_tickets, running, unique_domain
 
 RESULT_WAIT = 120.0  # before the fix these runs never ended

@@ -11,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from temporalio.testing import WorkflowEnvironment
 
-import activities.scan_types
+import ember.activities.scan_types as activities_scan_types
+from ember.registry import ActionContext, Cancel, Discard, RegistryError, Snooze, enqueue_trigger
+from ember.registry.targets import PAYLOAD_LIMIT
+from ember.workflows.client import TriggerClient
+from ember.workflows.drain import DrainTooLarge, TriggerRunSummary
 from examples.helpdesk.models import Ticket, User
 from tests.integration.support import add_tickets, escalating, running, ticket_values, unique_domain
 from tests.integration.waiting import outbox_rows, run_state, until_state, workflow_status
@@ -150,7 +154,7 @@ async def test_a_drain_too_large_to_wait_for_says_so_and_its_runs_still_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = await add_tickets(engine, 30)
-    monkeypatch.setattr(activities.scan_types, "COLLECT_LIMIT", 50)  # about ten keys
+    monkeypatch.setattr(activities_scan_types, "COLLECT_LIMIT", 50)  # about ten keys
     trigger = escalating()
     async with running(trigger.resource.domain, dev_env, database_url) as ember:
         with pytest.raises(DrainTooLarge, match=r"found .*escalate starting 30 runs"):

@@ -24,12 +24,13 @@ from sqlalchemy.sql import Executable
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from ember.registry.naming import SEARCH_ATTRIBUTES
+from ember.workflows.status import not_succeeded_query
+from ember.workflows.testing.devstack import DevStack, free_port, stop_leftovers
 from examples.helpdesk.app import helpdesk
 from examples.helpdesk.models import Base, Organisation, Ticket, User
 from examples.helpdesk.seed import seed_demo_rows
-from registry.naming import SEARCH_ATTRIBUTES
-from workflows.status import not_succeeded_query
-from workflows.testing.devstack import DevStack, free_port, stop_leftovers
+from tests.integration.printed import PrintedLines
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPDESK: dict[str, Any] = {"tables": [Base.metadata], "seed": seed_demo_rows}

@@ -14,17 +14,17 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.run_results import RunHandle
-from activities.types import ChunkOutcome, Outcome
+from ember.activities.run_results import RunHandle
+from ember.activities.types import ChunkOutcome, Outcome
+from ember.registry import ActionContext, Domain, naming
+from ember.workflows.drain import TriggerRunSummary
+from ember.workflows.status import not_succeeded_query
+from ember.workflows.testing.assertions import assert_triggered
 from examples.helpdesk.app import build_helpdesk
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, naming
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.test_cli_commands import ROOT, cli
 from tests.integration.waiting import eventually
-from workflows.drain import TriggerRunSummary
-from workflows.status import not_succeeded_query
-from workflows.testing.assertions import assert_triggered
 
 OUTCOME = SearchAttributeKey.for_keyword(naming.OUTCOME_ATTRIBUTE)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import record_run
-from activities.run_results import RunHandle
-from activities.types import FOREIGN_DOMAIN_ERROR, Outcome
-from registry import naming
+from ember.activities.dispatch import record_run
+from ember.activities.run_results import RunHandle
+from ember.activities.types import FOREIGN_DOMAIN_ERROR, Outcome
+from ember.registry import naming
 from tests.integration.support import add_tickets, escalating, running, ticket_values
 
 

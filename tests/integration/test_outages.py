@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.run_results import RunHandle
-from activities.types import UNAVAILABLE_ERROR, ChunkOutcome, Outcome
+from ember.activities.run_results import RunHandle
+from ember.activities.types import UNAVAILABLE_ERROR, ChunkOutcome, Outcome
+from ember.registry import ActionContext, Domain, Trigger, naming
+from ember.workflows.attempts import OUTAGE_TRIES
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, Trigger, naming
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.attempts import OUTAGE_TRIES
 
 END_MY_CONNECTION = text("SELECT pg_terminate_backend(pg_backend_pid())")
 

@@ -13,9 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.outbox import BATCH, IDLE_POLL, OutboxRelay
-from activities.runtime import WorkerRuntime
-from activities.types import Outcome
+from ember.activities.outbox import BATCH, IDLE_POLL, OutboxRelay
+from ember.activities.runtime import WorkerRuntime
+from ember.activities.types import Outcome
+from ember.registry import ActionContext, Domain, RowActorPersister, Trigger, enqueue_trigger
+from ember.registry.tables import OUTBOX_MAX_ATTEMPTS, outbox
+from ember.workflows.testing.devstack import free_port
 from examples.helpdesk.models import Organisation, Ticket, User
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually, outbox_rows, workflow_status

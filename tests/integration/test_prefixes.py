@@ -7,13 +7,11 @@ from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from ember.registry import ActionContext, Domain, Trigger
-from ember.workflows.schedules import list_schedule_ids
+from ember.workflows.schedule_sync import list_schedule_ids
 from ember.workflows.status import trigger_status
 from examples.helpdesk.models import Ticket
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
-from workflows.schedule_sync import list_schedule_ids
-from workflows.status import trigger_status
 
 NEVER_SOON = "0 0 1 1 *"
 

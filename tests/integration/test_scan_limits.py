@@ -10,9 +10,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.run_ids import RunIdTooLong
-from activities.scan_types import ScanSummary
-from activities.types import ScheduledOutcome
+from ember.activities.run_ids import RunIdTooLong
+from ember.activities.scan_types import ScanSummary
+from ember.activities.types import ScheduledOutcome
+from ember.registry import ActionContext, Domain, Trigger, naming
 from examples.helpdesk.models import Ticket
 from tests.integration.support import add_tickets, running, unique_domain
 

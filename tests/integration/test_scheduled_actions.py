@@ -13,12 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from ember.activities.types import Outcome, ScheduledOutcome
 from ember.registry import ActionContext, Domain
-from ember.workflows.schedules import sync_schedules
+from ember.workflows.schedule_sync import sync_schedules
 from examples.helpdesk.app import build_helpdesk
 from examples.helpdesk.models import Digest, Ticket
 from tests.integration.support import add_tickets, running, unique_domain
 from tests.integration.waiting import eventually
-from workflows.schedule_sync import sync_schedules
 
 
 async def test_the_helpdesk_digest_runs_on_demand_once_per_tenant(

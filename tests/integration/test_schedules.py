@@ -10,10 +10,9 @@ from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from ember.registry import ActionContext, Domain, naming
-from ember.workflows.schedules import describe_schedules, list_schedule_ids, sync_schedules
+from ember.workflows.schedule_sync import describe_schedules, list_schedule_ids, sync_schedules
 from examples.helpdesk.models import Ticket
 from tests.integration.support import add_tickets, running, ticket_values, unique_domain
-from workflows.schedule_sync import describe_schedules, list_schedule_ids, sync_schedules
 
 
 async def escalate(ticket: Ticket, ctx: ActionContext) -> None:

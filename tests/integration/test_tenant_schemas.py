@@ -13,11 +13,11 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dispatch import start_record_run
-from activities.scan_types import ScanSummary
-from activities.types import Outcome, ScheduledOutcome
-from registry import ActionContext, Domain, Trigger, enqueue_trigger
-from registry.tables import outbox
+from ember.activities.dispatch import start_record_run
+from ember.activities.scan_types import ScanSummary
+from ember.activities.types import Outcome, ScheduledOutcome
+from ember.registry import ActionContext, Domain, Trigger, enqueue_trigger
+from ember.registry.tables import outbox
 from tests.integration.support import running, unique_domain
 from tests.integration.tenant_schemas import (
     DECOY_ROWS,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from activities.types import (
+from ember.activities.types import (
     UNAVAILABLE_ERROR,
     ActionResult,
     ChunkItemResult,
     FailureInfo,
     RetrySpec,
 )
-from workflows.attempts import LOCK_RETRY, OUTAGE_TRIES, backoff, outage_backoff
-from workflows.chunk_progress import ChunkProgress, worst
+from ember.workflows.attempts import LOCK_RETRY, OUTAGE_TRIES, backoff, outage_backoff
+from ember.workflows.chunk_progress import ChunkProgress, worst
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RETRY = RetrySpec(max_attempts=3, initial_seconds=10, coefficient=2, maximum_seconds=60)

@@ -7,12 +7,12 @@ import subprocess
 
 import pytest
 
-from activities.run_results import outcome_text
-from activities.types import FailureInfo, Outcome
-from registry import InvalidArgument
-from worker import actor_ref_option, for_command_line
-from workflows.settings import Settings
-from workflows.testing.devstack import export_line
+from ember.activities.run_results import outcome_text
+from ember.activities.types import FailureInfo, Outcome
+from ember.registry import InvalidArgument
+from ember.worker import actor_ref_option, for_command_line
+from ember.workflows.settings import Settings
+from ember.workflows.testing.devstack import export_line
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import activities.scan_types
-from activities.scan_types import CollectedRuns, TenantRuns
+import ember.activities.scan_types as activities_scan_types
+from ember.activities.scan_types import CollectedRuns, TenantRuns
 
 
 def test_pages_of_one_tenant_merge_and_a_new_tenant_starts_its_own_entry() -> None:
@@ -23,7 +23,7 @@ def test_pages_of_one_tenant_merge_and_a_new_tenant_starts_its_own_entry() -> No
 def test_past_the_limit_nothing_more_is_kept_and_the_overflow_is_noted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(activities.scan_types, "COLLECT_LIMIT", 12)
+    monkeypatch.setattr(activities_scan_types, "COLLECT_LIMIT", 12)
     collected = CollectedRuns()
     collected.add(TenantRuns("acme", records=["1", "2"]))
     collected.add(TenantRuns("acme", records=["3"]))

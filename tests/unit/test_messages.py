@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activities.messages import MESSAGE_LIMIT, TYPE_LIMIT, cut, describe
-from activities.types import FailureInfo
+from ember.activities.messages import MESSAGE_LIMIT, TYPE_LIMIT, cut, describe
+from ember.activities.types import FailureInfo
 
 
 def size(text: str) -> int:

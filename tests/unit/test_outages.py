@@ -7,7 +7,7 @@ import pytest
 from psycopg import errors
 from sqlalchemy import exc
 
-from activities.outages import Unavailable, is_outage
+from ember.activities.outages import Unavailable, is_outage
 
 
 def wrapped(orig: Exception, *, invalidated: bool = False) -> exc.DBAPIError:

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from activities.run_ids import RunIdTooLong, plan_runs, record_run_id
-from registry import ActionContext, Domain, Trigger, naming
+from ember.activities.run_ids import RunIdTooLong, plan_runs, record_run_id
+from ember.registry import ActionContext, Domain, Trigger, naming
 
 
 class Base(DeclarativeBase):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from activities.run_results import outcome_text, run_failure
-from activities.types import ChunkOutcome, FailureInfo, Outcome
-from registry import naming
+from ember.activities.run_results import outcome_text, run_failure
+from ember.activities.types import ChunkOutcome, FailureInfo, Outcome
+from ember.registry import naming
 
 BOOM = FailureInfo("RuntimeError", "boom", 3)
 

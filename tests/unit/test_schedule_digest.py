@@ -7,10 +7,8 @@ import json
 from typing import Any
 
 from ember.registry import ActionContext, Domain, ScheduledAction, Trigger, naming
-from ember.workflows.schedules import declared_fields, desired_schedule, scan_request
+from ember.workflows.schedule_sync import declared_fields, desired_schedule, scan_request
 from examples.helpdesk.models import Ticket
-from registry import ActionContext, Domain, ScheduledAction, Trigger, naming
-from workflows.schedule_sync import declared_fields, desired_schedule, scan_request
 
 
 async def escalate(ticket: Ticket, ctx: ActionContext) -> None:

@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.records import enter_tenant, record_query
-from activities.run_results import RunHandle
-from activities.types import Outcome
-from registry import Trigger
-from registry.lookup import record_model
-from registry.targets import RecordLike, record_target, resolve_trigger
-from registry.tenancy import TenantNotFound
-from workflows.client import TriggerClient
+from ember.activities.records import enter_tenant, record_query
+from ember.activities.run_results import RunHandle
+from ember.activities.types import Outcome
+from ember.registry import Trigger
+from ember.registry.lookup import record_model
+from ember.registry.targets import RecordLike, record_target, resolve_trigger
+from ember.registry.tenancy import TenantNotFound
+from ember.workflows.client import TriggerClient
 
 
 async def would_schedule(

@@ -26,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from registry import Domain, create_ember_tables, naming
-from workflows.settings import Settings
-from workflows.status import not_succeeded_query
-from workflows.testing.extras import needs
-from workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
+from ember.registry import Domain, create_ember_tables, naming
+from ember.workflows.settings import Settings
+from ember.workflows.status import not_succeeded_query
+from ember.workflows.testing.extras import needs
+from ember.workflows.testing.servers import LocalPostgres, ServerError, pid_alive, start_dev_server
 
 if TYPE_CHECKING:
     from ember.workflows.worker import EmberWorker

@@ -42,8 +42,8 @@ Fixtures:
 - ``ember_settings`` (function): the worker's :class:`ember.Settings`:
   the test database and every queue of the domain. Override it to add e.g. an
   ``actor_signing_key``.
-- ``ember``: runs an :class:`workflows.worker.EmberWorker` for the domain while the test runs and
-  yields a :class:`workflows.client.TriggerClient`. Schedules are not synced (nothing
+- ``ember``: runs an :class:`ember.EmberWorker` for the domain while the test runs and
+  yields a :class:`ember.TriggerClient`. Schedules are not synced (nothing
   runs on a cron behind the test's back): run scans with ``ember.start_scan(...)`` or
   ``ember.schedule_and_run_triggers(...)``. At teardown the domain's Ember workflows
   still running (snoozing runs, scans) are terminated, so no test inherits another's
