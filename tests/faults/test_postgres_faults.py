@@ -136,11 +136,20 @@ async def peak_connections(url: str, stop: asyncio.Event) -> int:
     return peak
 
 
+# The small sizes run in `make test` too (on a busy machine as well); `make test-faults`
+# adds the 1,000-record runs.
+SIZES = [300, pytest.param(1000, id="1000", marks=pytest.mark.faults)]
+
+
+@pytest.mark.parametrize("records", SIZES)
 async def test_a_pool_of_one_connection_with_ten_activity_slots_loses_nothing(
-    dev_env: WorkflowEnvironment, fault_database: str, fault_engine: AsyncEngine, worker_log: Path
+    dev_env: WorkflowEnvironment,
+    fault_database: str,
+    fault_engine: AsyncEngine,
+    worker_log: Path,
+    records: int,
 ) -> None:
     started = time.monotonic()
-    records = 1000
     config = unique_config(max_attempts=1, action_seconds=0.02)
     workload = Workload.build(config)
     await workload.add(fault_engine, plan_items(records, {"ok": 1}))
@@ -174,13 +183,18 @@ async def test_a_pool_of_one_connection_with_ten_activity_slots_loses_nothing(
     )
 
 
+@pytest.mark.parametrize("records", SIZES)
 async def test_a_statement_timeout_in_an_action_is_retried_and_fails_cleanly(
-    dev_env: WorkflowEnvironment, fault_database: str, fault_engine: AsyncEngine, worker_log: Path
+    dev_env: WorkflowEnvironment,
+    fault_database: str,
+    fault_engine: AsyncEngine,
+    worker_log: Path,
+    records: int,
 ) -> None:
     started = time.monotonic()
     config = unique_config(max_attempts=3, backoff_seconds=0.2, statement_timeout_ms=50)
     workload = Workload.build(config)
-    plans = plan_items(1000, {"ok": 70, "slow_sql": 20, "slow_sql_always": 10})
+    plans = plan_items(records, {"ok": 70, "slow_sql": 20, "slow_sql_always": 10})
     await workload.add(fault_engine, plans)
     client = dev_env.client
     env = worker_env(config, fault_database, client.service_client.config.target_host)
