@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError, TerminatedError
 
+from ember.activities.run_ids import chunk_run_id
 from ember.activities.run_results import RunHandle
 from ember.activities.scan_types import COLLECT_LIMIT, ScanSummary
 from ember.activities.types import ChunkOutcome, Outcome, ScheduledOutcome
@@ -90,7 +91,6 @@ def scan_handles(
             "trigger's record_limit)"
         )
     handles: list[WorkflowHandle[Any, Any]] = []
-    names = (trigger.domain_name, trigger.resource.name, trigger.name)
     for runs in summary.collected.tenants:
         handles += [
             RunHandle(client, trigger.workflow_id(runs.tenant, key, prefix), result_type=Outcome)
@@ -99,7 +99,7 @@ def scan_handles(
         handles += [
             RunHandle(
                 client,
-                naming.chunk_workflow_id(*names, runs.tenant, first, last, prefix=prefix),
+                chunk_run_id(trigger, runs.tenant, first, last, prefix),
                 result_type=ChunkOutcome,
             )
             for first, last in runs.chunks
